@@ -1,0 +1,345 @@
+//! `segport-cli`: headless Segport over the same core as the desktop app (cron, scripts,
+//! benchmarks). Thin: parses arguments, calls `segport-core`, prints.
+
+use clap::{Parser, Subcommand};
+use segport_core::model::{RunEvent, RunStatus, RunTrigger};
+use segport_core::secrets::KeyringStore;
+use segport_core::workspace::Workspace;
+use segport_core::{config, paths, CoreError};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Exit codes (DESIGN.md): 0 all rows exported · 3 finished with rejected rows · 1 failed ·
+/// 2 usage or config error · 130 cancelled.
+mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const REJECTS: u8 = 3;
+    pub const CANCELLED: u8 = 130;
+}
+
+#[derive(Parser)]
+#[command(name = "segport-cli", version, about = "Export customer segments to Klaviyo lists, headless")]
+struct Cli {
+    /// Data folder (default: the OS app-data folder the desktop app uses).
+    #[arg(long, global = true, env = "SEGPORT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import or export the configuration (TOML; never contains keys).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Manage connections.
+    #[command(subcommand)]
+    Connection(ConnectionCmd),
+    /// List, show and run exports.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Run history.
+    #[command(subcommand)]
+    Runs(RunsCmd),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Upsert everything in FILE by name, all or nothing.
+    Import { file: PathBuf },
+    /// Write the configuration to FILE (or stdout).
+    Export { file: Option<PathBuf> },
+}
+
+#[derive(Subcommand)]
+enum ConnectionCmd {
+    /// List connections.
+    List,
+    /// Store the connection's API key in the OS keychain, read from stdin.
+    SetKey { name: String },
+    /// Record the data-privacy and compliance consent as the OS user.
+    Consent {
+        name: String,
+        /// Confirm that you agree.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check the key with Klaviyo and show the account name.
+    Verify { name: String },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    List,
+    Show { name: String },
+    /// Run an export now.
+    Run {
+        name: String,
+        /// Print NDJSON events on stdout instead of a progress bar.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunsCmd {
+    List {
+        #[arg(long)]
+        export: Option<String>,
+    },
+    Show {
+        run_id: String,
+        /// Write all rejected rows to this CSV file.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error [{}]: {e}", e.code());
+            let code = match e {
+                CoreError::Config(_)
+                | CoreError::Invalid { .. }
+                | CoreError::NotFound { .. }
+                | CoreError::Duplicate { .. } => exit::USAGE,
+                CoreError::Cancelled => exit::CANCELLED,
+                _ => exit::FAILED,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, CoreError> {
+    let dir = paths::data_dir(cli.data_dir);
+    let ws = Workspace::open(&dir, Arc::new(KeyringStore::new()))?;
+    match cli.cmd {
+        Cmd::Config(ConfigCmd::Import { file }) => {
+            let r = config::import(&ws, &file)?;
+            println!(
+                "imported {}: {} connection(s), {} source(s), {} segment(s), {} export(s)",
+                file.display(),
+                r.connections,
+                r.sources,
+                r.segments,
+                r.exports
+            );
+        }
+        Cmd::Config(ConfigCmd::Export { file }) => {
+            let text = config::export(&ws)?;
+            match file {
+                Some(f) => std::fs::write(&f, text).map_err(|source| CoreError::Io { path: f, source })?,
+                None => print!("{text}"),
+            }
+        }
+        Cmd::Connection(ConnectionCmd::List) => {
+            for c in ws.connections()? {
+                println!(
+                    "{}\t{}\tkey: {}\tconsent: {}\tusable by: {}",
+                    c.name,
+                    c.base_url,
+                    if c.key_stored { "stored" } else { "missing" },
+                    c.consent.map(|c| format!("{} at {}", c.by, c.at)).unwrap_or_else(|| "not recorded".into()),
+                    c.usable_by.as_str()
+                );
+            }
+        }
+        Cmd::Connection(ConnectionCmd::SetKey { name }) => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("Paste the Klaviyo private API key (pk_…), then press Enter and Ctrl-D:");
+            }
+            let mut key = String::new();
+            std::io::stdin()
+                .read_to_string(&mut key)
+                .map_err(|source| CoreError::Io { path: "<stdin>".into(), source })?;
+            ws.set_key(&name, &key)?;
+            println!("key stored in the OS keychain for \"{name}\"");
+        }
+        Cmd::Connection(ConnectionCmd::Consent { name, yes }) => {
+            if !yes {
+                return Err(CoreError::invalid(
+                    "--yes",
+                    "Profiles exported through this connection are sent to Klaviyo. Re-run with --yes to record that you agree to the data privacy and compliance terms.",
+                ));
+            }
+            let c = ws.record_consent(&name)?;
+            println!("consent recorded for \"{name}\" by {} at {}", c.by, c.at);
+        }
+        Cmd::Connection(ConnectionCmd::Verify { name }) => {
+            let conn = ws.connection_named(&name)?;
+            let v = ws.verify_connection(&conn.id).await?;
+            if let Some(acc) = v.verified {
+                println!("connected to \"{}\" (account {})", acc.account_name, acc.account_id);
+            }
+        }
+        Cmd::Export(ExportCmd::List) => {
+            for e in ws.exports()? {
+                let last = e
+                    .last_run
+                    .map(|r| format!("{} {}", r.status.as_str(), r.started_at))
+                    .unwrap_or_else(|| "never run".into());
+                println!("{}\t→ list {}\t{}\t{}", e.name, e.list_id, e.csv_path, last);
+            }
+        }
+        Cmd::Export(ExportCmd::Show { name }) => {
+            let e = ws.export_named(&name)?;
+            let view = ws.exports()?.into_iter().find(|v| v.id == e.id);
+            println!("name: {}", e.name);
+            println!("list: {}", e.list_id);
+            if let Some(v) = view {
+                println!("connection: {}", v.connection_name.unwrap_or_else(|| "(none)".into()));
+                println!("file: {}", v.csv_path);
+            }
+            println!("mapping: {}", serde_json::to_string(&e.mapping).unwrap_or_default());
+        }
+        Cmd::Export(ExportCmd::Run { name, json }) => return run_export(&ws, &name, json).await,
+        Cmd::Runs(RunsCmd::List { export }) => {
+            let export_id = match export {
+                Some(n) => Some(ws.export_named(&n)?.id),
+                None => None,
+            };
+            for r in ws.runs(export_id.as_deref())? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\tread {} sent {} imported {} rejected {}",
+                    r.id, r.export_name, r.status.as_str(), r.trigger.as_str(), r.started_at,
+                    r.counts.read, r.counts.sent, r.counts.imported, r.counts.rejected
+                );
+            }
+        }
+        Cmd::Runs(RunsCmd::Show { run_id, rejects }) => {
+            let s = ws.run_summary(&run_id)?;
+            println!("{}", serde_json::to_string_pretty(&s.run).unwrap_or_default());
+            if let Some(out) = rejects {
+                let (rows, _) = ws.store.rejects(&run_id, usize::MAX)?;
+                let mut w = csv::Writer::from_path(&out).map_err(|e| CoreError::Config(e.to_string()))?;
+                let _ = w.write_record(["line", "identifier", "reason"]);
+                for r in rows {
+                    w.write_record([r.line.to_string(), r.identifier, r.reason])
+                        .map_err(|e| CoreError::Config(e.to_string()))?;
+                }
+                w.flush().map_err(|source| CoreError::Io { path: out.clone(), source })?;
+                println!("{} rejected row(s) written to {}", s.rejects_total, out.display());
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn ndjson(kind: &str, ev: &RunEvent) -> String {
+    let c = &ev.counts;
+    serde_json::json!({
+        "event": kind,
+        "run_id": ev.run_id,
+        "phase": ev.phase,
+        "status": ev.status,
+        "read": c.read,
+        "sent": c.sent,
+        "imported": c.imported,
+        "rejected": c.rejected,
+        "failed_in_klaviyo": c.failed_in_klaviyo,
+        "message": ev.message,
+    })
+    .to_string()
+}
+
+async fn run_export(ws: &Workspace, name: &str, json: bool) -> Result<u8, CoreError> {
+    let export = ws.export_named(name)?;
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let sink = {
+        let bar = bar.clone();
+        Arc::new(move |ev: &RunEvent| {
+            if ev.phase == segport_core::model::RunPhase::Finished {
+                return; // the final line is printed below, with the summary
+            }
+            if json {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", ndjson("progress", ev));
+            } else if let Some(b) = &bar {
+                let c = &ev.counts;
+                b.set_message(format!(
+                    "{:?}: read {} · sent {} · imported {} · rejected {}",
+                    ev.phase, c.read, c.sent, c.imported, c.rejected
+                ));
+                b.tick();
+            }
+        })
+    };
+    let result = ws.run_export(&export.id, RunTrigger::Cli, cancel, sink).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            if json {
+                let payload = serde_json::json!({"event": "finished", "status": "failed", "code": e.code(), "message": e.to_string()});
+                println!("{payload}");
+            }
+            return Err(e);
+        }
+    };
+    let run = &summary.run;
+    if json {
+        let ev = RunEvent {
+            run_id: run.id.clone(),
+            phase: segport_core::model::RunPhase::Finished,
+            counts: run.counts,
+            status: Some(run.status),
+            message: run.error.clone(),
+        };
+        println!("{}", ndjson("finished", &ev));
+    } else {
+        let c = &run.counts;
+        println!(
+            "{}: read {} · sent {} · imported {} · rejected {} · failed in Klaviyo {} (run {})",
+            run.status.as_str(), c.read, c.sent, c.imported, c.rejected, c.failed_in_klaviyo, run.id
+        );
+        for r in summary.rejects.iter().take(10) {
+            println!("  line {}: {} — {}", r.line, r.identifier, r.reason);
+        }
+        if summary.rejects_total > 10 {
+            println!("  … {} more (segport-cli runs show {} --rejects FILE.csv)", summary.rejects_total - 10, run.id);
+        }
+        if let Some(e) = &run.error {
+            eprintln!("error: {e}");
+        }
+    }
+    Ok(match run.status {
+        RunStatus::Succeeded => exit::OK,
+        RunStatus::Partial => exit::REJECTS,
+        RunStatus::Cancelled => exit::CANCELLED,
+        _ => exit::FAILED,
+    })
+}

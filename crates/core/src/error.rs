@@ -1,0 +1,73 @@
+//! One error type for the core, with a stable `code()` for the UI and the CLI.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("The database {path} could not be opened: {reason}")]
+    StoreOpen { path: PathBuf, reason: String },
+    #[error("The database could not be upgraded to the current version: {0}. The file was left unchanged; make sure you are running the newest Segport.")]
+    Migration(String),
+    #[error("Database error: {0}")]
+    Store(#[from] rusqlite::Error),
+    #[error("{what} \"{name}\" was not found.")]
+    NotFound { what: &'static str, name: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("A {what} named \"{name}\" already exists. Choose another name.")]
+    Duplicate { what: &'static str, name: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("The connection \"{0}\" has no recorded data-privacy consent. Open the connection, tick \"I agree\" and save it (or run `segport-cli connection consent NAME --yes`).")]
+    ConsentRequired(String),
+    #[error("No API key is stored for the connection \"{0}\". Edit the connection and enter its Klaviyo private API key.")]
+    NoKey(String),
+    #[error("The OS keychain could not be used: {0}")]
+    Keychain(String),
+    #[error("{0}")]
+    Source(#[from] crate::source::SourceError),
+    #[error(transparent)]
+    Klaviyo(#[from] segport_klaviyo::Error),
+    #[error("{0}")]
+    Config(String),
+    #[error("The run was cancelled.")]
+    Cancelled,
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CoreError {
+    /// A stable, machine-readable code (`area.reason`) for the UI and scripts.
+    pub fn code(&self) -> String {
+        match self {
+            CoreError::StoreOpen { .. } => "store.open_failed".into(),
+            CoreError::Migration(_) => "store.migration_failed".into(),
+            CoreError::Store(_) => "store.error".into(),
+            CoreError::NotFound { .. } => "not_found".into(),
+            CoreError::Invalid { .. } => "invalid_input".into(),
+            CoreError::Duplicate { .. } => "duplicate_name".into(),
+            CoreError::Forbidden(_) => "forbidden".into(),
+            CoreError::ConsentRequired(_) => "connection.consent_required".into(),
+            CoreError::NoKey(_) => "connection.no_key".into(),
+            CoreError::Keychain(_) => "keychain.unavailable".into(),
+            CoreError::Source(e) => e.code().into(),
+            CoreError::Klaviyo(e) => e.code().into(),
+            CoreError::Config(_) => "config.invalid".into(),
+            CoreError::Cancelled => "run.cancelled".into(),
+            CoreError::Io { .. } => "io.error".into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        CoreError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

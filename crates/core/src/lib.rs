@@ -1,0 +1,18 @@
+//! Segport's core: the domain, the SQLite store, secrets, CSV sources and the export engine.
+//!
+//! Architecture invariant: nothing here depends on Tauri. The desktop shell and the CLI are two
+//! thin front doors to this crate.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod paths;
+pub mod sample;
+pub mod secrets;
+pub mod source;
+pub mod store;
+pub mod workspace;
+
+pub use error::{CoreError, Result};
+pub use segport_klaviyo::ApiKey;

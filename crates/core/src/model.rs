@@ -1,0 +1,430 @@
+//! Domain types. Those that cross the IPC boundary derive `ts_rs::TS`; their TypeScript twins are
+//! generated into `ui/src/bindings/` by `cargo test` and committed.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Role {
+    Admin,
+    Contributor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Contributor => "contributor",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "contributor" => Some(Role::Contributor),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum UsableBy {
+    #[default]
+    Admins,
+    Contributors,
+}
+
+impl UsableBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsableBy::Admins => "admins",
+            UsableBy::Contributors => "contributors",
+        }
+    }
+    pub fn parse(s: &str) -> Option<UsableBy> {
+        match s {
+            "admins" => Some(UsableBy::Admins),
+            "contributors" => Some(UsableBy::Contributors),
+            _ => None,
+        }
+    }
+}
+
+/// The person using this workspace. A guardrail on a desktop, not security.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Consent {
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct VerifiedAccount {
+    pub account_id: String,
+    pub account_name: String,
+    pub at: String,
+}
+
+/// A stored connection, as the store knows it. Never holds the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub id: String,
+    pub name: String,
+    pub base_url: String,
+    pub usable_by: UsableBy,
+    pub api_key_env: Option<String>,
+    pub consent: Option<Consent>,
+    pub export_user: Option<String>,
+    pub verified: Option<VerifiedAccount>,
+}
+
+impl Connection {
+    /// May `op` run exports through this connection?
+    pub fn usable_by_operator(&self, op: &Operator) -> bool {
+        self.consent.is_some() && self.visible_to(op)
+    }
+    pub fn visible_to(&self, op: &Operator) -> bool {
+        op.role == Role::Admin || self.usable_by == UsableBy::Contributors
+    }
+}
+
+/// A connection as the UI sees it: whether a key is stored, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConnectionView {
+    pub id: String,
+    pub name: String,
+    pub base_url: String,
+    pub usable_by: UsableBy,
+    pub consent: Option<Consent>,
+    pub export_user: Option<String>,
+    pub key_stored: bool,
+    pub verified: Option<VerifiedAccount>,
+    pub usable: bool,
+}
+
+/// What the connection form sends. `api_key` is only present when the user typed one.
+#[derive(Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConnectionInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub base_url: Option<String>,
+    pub usable_by: UsableBy,
+    pub api_key: Option<String>,
+    pub consent: bool,
+    pub export_user: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("usable_by", &self.usable_by)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("consent", &self.consent)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SourceKind {
+    Csv,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub id: String,
+    pub name: String,
+    pub kind: SourceKind,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub id: String,
+    pub name: String,
+    pub source_id: String,
+    /// Text form of the filter; `None` = every row of the source.
+    pub filter: Option<String>,
+}
+
+/// Which source columns become which Klaviyo profile attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Mapping {
+    /// The data-matching column: required.
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Klaviyo custom property name → source column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportMode {
+    #[default]
+    Upsert,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub id: String,
+    pub name: String,
+    pub segment_id: String,
+    pub connection_id: Option<String>,
+    pub list_id: String,
+    pub mapping: Mapping,
+    pub mode: ExportMode,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExportView {
+    pub id: String,
+    pub name: String,
+    pub connection_id: Option<String>,
+    pub connection_name: Option<String>,
+    pub csv_path: String,
+    pub list_id: String,
+    pub email_column: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_run: Option<RunView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExportInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub connection_id: String,
+    pub csv_path: String,
+    pub list_id: String,
+    pub email_column: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CsvInfo {
+    pub path: String,
+    pub file_name: String,
+    pub headers: Vec<String>,
+    pub suggested_email_column: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunTrigger {
+    Manual,
+    Schedule,
+    Cli,
+}
+
+impl RunTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunTrigger::Manual => "manual",
+            RunTrigger::Schedule => "schedule",
+            RunTrigger::Cli => "cli",
+        }
+    }
+    pub fn parse(s: &str) -> RunTrigger {
+        match s {
+            "schedule" => RunTrigger::Schedule,
+            "cli" => RunTrigger::Cli,
+            _ => RunTrigger::Manual,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Partial,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "partial" => RunStatus::Partial,
+            "cancelled" => RunStatus::Cancelled,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunPhase {
+    Starting,
+    Reading,
+    Sending,
+    Waiting,
+    Finished,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RunCounts {
+    #[ts(type = "number")]
+    pub read: u64,
+    #[ts(type = "number")]
+    pub sent: u64,
+    #[ts(type = "number")]
+    pub imported: u64,
+    #[ts(type = "number")]
+    pub rejected: u64,
+    #[ts(type = "number")]
+    pub failed_in_klaviyo: u64,
+}
+
+/// A run's progress: the one event type used by the GUI (over an IPC channel) and the CLI
+/// (progress bar, or NDJSON with `--json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RunEvent {
+    pub run_id: String,
+    pub phase: RunPhase,
+    pub counts: RunCounts,
+    pub status: Option<RunStatus>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RunView {
+    pub id: String,
+    pub export_id: String,
+    pub export_name: String,
+    pub trigger: RunTrigger,
+    pub who: String,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RejectRow {
+    #[ts(type = "number")]
+    pub line: u64,
+    pub identifier: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RunSummary {
+    pub run: RunView,
+    pub rejects: Vec<RejectRow>,
+    #[ts(type = "number")]
+    pub rejects_total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AppInfo {
+    pub operator: String,
+    pub role: Role,
+    pub data_dir: String,
+    pub version: String,
+    pub demo_available: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DemoInfo {
+    pub connection_id: String,
+    pub export_id: String,
+    pub sandbox_url: String,
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
+/// The `{code, message}` shape every error takes on its way to the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ErrorPayload {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&crate::CoreError> for ErrorPayload {
+    fn from(e: &crate::CoreError) -> Self {
+        ErrorPayload {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,628 @@
+//! The workspace: the store, the keychain and the operator, with every operation the front ends
+//! offer. The Tauri commands and the CLI subcommands are thin wrappers over these methods.
+
+use crate::engine::{self, EventSink, RunPlan};
+use crate::model::*;
+use crate::secrets::SecretStore;
+use crate::source;
+use crate::store::Store;
+use crate::{ApiKey, CoreError, Result};
+use segport_klaviyo::Client;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+const OPERATOR_NAME: &str = "operator.name";
+const OPERATOR_ROLE: &str = "operator.role";
+
+#[derive(Clone)]
+pub struct Workspace {
+    pub store: Arc<Store>,
+    pub secrets: Arc<dyn SecretStore>,
+    data_dir: PathBuf,
+}
+
+/// The OS user name, recorded with consents and runs.
+pub fn os_user() -> String {
+    let name = whoami::username();
+    if name.is_empty() {
+        "unknown".into()
+    } else {
+        name
+    }
+}
+
+fn trimmed(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn validate_base_url(url: Option<&str>) -> Result<String> {
+    let url = url.and_then(trimmed).unwrap_or_else(|| DEFAULT_BASE_URL.into());
+    let url = url.trim_end_matches('/').to_string();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(' ') => Ok(url),
+        _ => Err(CoreError::invalid(
+            "Base URL",
+            format!("\"{url}\" is not a web address. Use https://a.klaviyo.com, or the sandbox's http://127.0.0.1:PORT."),
+        )),
+    }
+}
+
+fn validate_key(key: &str) -> Result<ApiKey> {
+    let key = key.trim();
+    if !key.starts_with("pk_") || key.len() < 10 || key.contains(char::is_whitespace) {
+        return Err(CoreError::invalid(
+            "API key",
+            "A Klaviyo private API key starts with \"pk_\". Create one in Klaviyo under Settings → API keys (with the lists and profiles scopes) and paste it here.",
+        ));
+    }
+    Ok(ApiKey::new(key.to_string()))
+}
+
+impl Workspace {
+    pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Workspace> {
+        let store = Arc::new(Store::open_dir(data_dir)?);
+        Ok(Workspace {
+            store,
+            secrets,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    // ---- operator ----
+
+    pub fn operator(&self) -> Result<Operator> {
+        let name = self.store.setting(OPERATOR_NAME)?.unwrap_or_else(os_user);
+        let role = self
+            .store
+            .setting(OPERATOR_ROLE)?
+            .and_then(|r| Role::parse(&r))
+            .unwrap_or(Role::Admin);
+        Ok(Operator { name, role })
+    }
+
+    pub fn set_operator(&self, name: Option<&str>, role: Role) -> Result<()> {
+        if let Some(n) = name.and_then(trimmed) {
+            self.store.set_setting(OPERATOR_NAME, &n)?;
+        }
+        self.store.set_setting(OPERATOR_ROLE, role.as_str())
+    }
+
+    fn require_admin(&self, what: &str) -> Result<Operator> {
+        let op = self.operator()?;
+        if op.role != Role::Admin {
+            return Err(CoreError::Forbidden(format!(
+                "Only an admin can {what}. Ask an admin, or switch your role in Settings."
+            )));
+        }
+        Ok(op)
+    }
+
+    pub fn app_info(&self, version: &str) -> Result<AppInfo> {
+        let op = self.operator()?;
+        Ok(AppInfo {
+            operator: op.name,
+            role: op.role,
+            data_dir: self.data_dir.to_string_lossy().into_owned(),
+            version: version.to_string(),
+            demo_available: self.store.connections()?.is_empty() && self.store.exports()?.is_empty(),
+        })
+    }
+
+    // ---- connections ----
+
+    fn connection_view(&self, c: Connection, op: &Operator) -> Result<ConnectionView> {
+        let key_stored = self.secrets.has(&c.id).unwrap_or(false);
+        Ok(ConnectionView {
+            usable: c.usable_by_operator(op),
+            id: c.id,
+            name: c.name,
+            base_url: c.base_url,
+            usable_by: c.usable_by,
+            consent: c.consent,
+            export_user: c.export_user,
+            key_stored,
+            verified: c.verified,
+        })
+    }
+
+    pub fn connections(&self) -> Result<Vec<ConnectionView>> {
+        let op = self.operator()?;
+        self.store
+            .connections()?
+            .into_iter()
+            .filter(|c| c.visible_to(&op))
+            .map(|c| self.connection_view(c, &op))
+            .collect()
+    }
+
+    pub fn connection_named(&self, name: &str) -> Result<Connection> {
+        self.store
+            .connection_by_name(name)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "Connection",
+                name: name.to_string(),
+            })
+    }
+
+    /// Create or edit a connection from the form. Consent must be given; a new connection
+    /// needs a key. The key goes to the keychain, never to the database.
+    pub fn save_connection(&self, input: ConnectionInput) -> Result<ConnectionView> {
+        let op = self.require_admin("create or edit connections")?;
+        let name = trimmed(&input.name)
+            .ok_or_else(|| CoreError::invalid("Name", "Give the connection a name."))?;
+        let base_url = validate_base_url(input.base_url.as_deref())?;
+        if !input.consent {
+            return Err(CoreError::invalid(
+                "Consent",
+                "Tick \"I agree\" to the data privacy and compliance terms to save the connection.",
+            ));
+        }
+        let key = match input.api_key.as_deref().and_then(trimmed) {
+            Some(k) => Some(validate_key(&k)?),
+            None => None,
+        };
+        let existing = match &input.id {
+            Some(id) => Some(self.store.connection(id)?),
+            None => None,
+        };
+        if existing.is_none() && key.is_none() {
+            return Err(CoreError::invalid(
+                "API key",
+                "Enter the Klaviyo private API key (pk_…) for this connection.",
+            ));
+        }
+        let base = existing.clone().unwrap_or(Connection {
+            id: new_id(),
+            name: name.clone(),
+            base_url: base_url.clone(),
+            usable_by: input.usable_by,
+            api_key_env: None,
+            consent: None,
+            export_user: None,
+            verified: None,
+        });
+        // A new key or a new account address means the old verification no longer holds.
+        let verified = if key.is_some() || base.base_url != base_url {
+            None
+        } else {
+            base.verified.clone()
+        };
+        let conn = Connection {
+            name,
+            base_url,
+            usable_by: input.usable_by,
+            consent: base.consent.clone().or_else(|| {
+                Some(Consent {
+                    by: os_user(),
+                    at: now_rfc3339(),
+                })
+            }),
+            export_user: input.export_user.as_deref().and_then(trimmed),
+            verified,
+            ..base
+        };
+        if let Some(key) = &key {
+            self.secrets.set(&conn.id, key)?;
+        }
+        if let Err(e) = self.store.put_connection(&conn) {
+            if existing.is_none() && key.is_some() {
+                let _ = self.secrets.delete(&conn.id);
+            }
+            return Err(e);
+        }
+        self.connection_view(conn, &op)
+    }
+
+    pub fn delete_connection(&self, id: &str) -> Result<()> {
+        self.require_admin("remove connections")?;
+        let conn = self.store.connection(id)?;
+        self.store.delete_connection(&conn.id)?;
+        self.secrets.delete(&conn.id)
+    }
+
+    pub fn set_key(&self, name: &str, key: &str) -> Result<()> {
+        let conn = self.connection_named(name)?;
+        let key = validate_key(key)?;
+        self.secrets.set(&conn.id, &key)
+    }
+
+    pub fn record_consent(&self, name: &str) -> Result<Consent> {
+        let mut conn = self.connection_named(name)?;
+        let consent = Consent {
+            by: os_user(),
+            at: now_rfc3339(),
+        };
+        conn.consent = Some(consent.clone());
+        self.store.put_connection(&conn)?;
+        Ok(consent)
+    }
+
+    /// The connection's key: the keychain first, then its `api_key_env` (headless use).
+    pub fn api_key(&self, conn: &Connection) -> Result<ApiKey> {
+        let from_keychain = self.secrets.get(&conn.id);
+        if let Ok(Some(k)) = from_keychain {
+            return Ok(k);
+        }
+        if let Some(var) = &conn.api_key_env {
+            if let Some(v) = std::env::var(var).ok().and_then(|v| trimmed(&v)) {
+                return Ok(ApiKey::new(v));
+            }
+        }
+        match from_keychain {
+            Err(e) => Err(e),
+            Ok(_) => Err(CoreError::NoKey(conn.name.clone())),
+        }
+    }
+
+    pub fn client(&self, conn: &Connection) -> Result<Client> {
+        Ok(Client::new(&conn.base_url, self.api_key(conn)?)?)
+    }
+
+    /// Connect: check the key with `GET /api/accounts` and remember the account.
+    pub async fn verify_connection(&self, id: &str) -> Result<ConnectionView> {
+        let op = self.operator()?;
+        let mut conn = self.store.connection(id)?;
+        if !conn.visible_to(&op) {
+            return Err(CoreError::Forbidden(format!(
+                "The connection \"{}\" is for admins only.",
+                conn.name
+            )));
+        }
+        let account = self.client(&conn)?.get_account().await?;
+        conn.verified = Some(VerifiedAccount {
+            account_id: account.id,
+            account_name: account.name,
+            at: now_rfc3339(),
+        });
+        self.store.put_connection(&conn)?;
+        self.connection_view(conn, &op)
+    }
+
+    // ---- exports ----
+
+    fn export_view(&self, e: Export) -> Result<ExportView> {
+        let segment = self.store.segment(&e.segment_id)?;
+        let source = self.store.source(&segment.source_id)?;
+        let connection_name = match &e.connection_id {
+            Some(id) => self.store.connection(id).ok().map(|c| c.name),
+            None => None,
+        };
+        let last_run = self.store.runs(Some(&e.id), 1)?.into_iter().next();
+        Ok(ExportView {
+            id: e.id,
+            name: e.name,
+            connection_id: e.connection_id,
+            connection_name,
+            csv_path: source.path,
+            list_id: e.list_id,
+            email_column: e.mapping.email,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            last_run,
+        })
+    }
+
+    pub fn exports(&self) -> Result<Vec<ExportView>> {
+        self.store
+            .exports()?
+            .into_iter()
+            .map(|e| self.export_view(e))
+            .collect()
+    }
+
+    pub fn export_named(&self, name: &str) -> Result<Export> {
+        self.store.export_by_name(name)?.ok_or_else(|| CoreError::NotFound {
+            what: "Export",
+            name: name.to_string(),
+        })
+    }
+
+    /// The source for a CSV file (one per path) and its "all rows" segment.
+    fn segment_for_csv(&self, path: &str) -> Result<Segment> {
+        let source = match self.store.sources()?.into_iter().find(|s| s.path == path) {
+            Some(s) => s,
+            None => {
+                let file = Path::new(path)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.to_string());
+                let taken: Vec<String> = self.store.sources()?.into_iter().map(|s| s.name).collect();
+                let name = unique_name(&file, &taken);
+                let s = Source {
+                    id: new_id(),
+                    name,
+                    kind: SourceKind::Csv,
+                    path: path.to_string(),
+                };
+                self.store.put_source(&s)?;
+                s
+            }
+        };
+        if let Some(seg) = self
+            .store
+            .segments()?
+            .into_iter()
+            .find(|s| s.source_id == source.id && s.filter.is_none())
+        {
+            return Ok(seg);
+        }
+        let taken: Vec<String> = self.store.segments()?.into_iter().map(|s| s.name).collect();
+        let seg = Segment {
+            id: new_id(),
+            name: unique_name(&format!("All rows of {}", source.name), &taken),
+            source_id: source.id,
+            filter: None,
+        };
+        self.store.put_segment(&seg)?;
+        Ok(seg)
+    }
+
+    /// Save an export. Saving never runs it.
+    pub fn save_export(&self, input: ExportInput) -> Result<ExportView> {
+        let op = self.operator()?;
+        let name = trimmed(&input.name)
+            .ok_or_else(|| CoreError::invalid("Name", "Give the export a name."))?;
+        let list_id = trimmed(&input.list_id).ok_or_else(|| {
+            CoreError::invalid(
+                "Klaviyo list ID",
+                "Enter the ID of the Klaviyo list to export to (in Klaviyo: Lists & segments → the list → Settings → List ID).",
+            )
+        })?;
+        if !list_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(CoreError::invalid(
+                "Klaviyo list ID",
+                format!("\"{list_id}\" is not a list ID: list IDs are letters and digits, like \"XyZ123\"."),
+            ));
+        }
+        let conn = self.store.connection(&input.connection_id)?;
+        if !conn.usable_by_operator(&op) {
+            return Err(CoreError::Forbidden(format!(
+                "The connection \"{}\" cannot be used by you: {}",
+                conn.name,
+                if conn.consent.is_none() {
+                    "its data-privacy consent has not been recorded."
+                } else {
+                    "it is for admins only."
+                }
+            )));
+        }
+        let info = source::inspect_csv(Path::new(&input.csv_path))?;
+        let email_column = input.email_column.trim().to_string();
+        if !info.headers.contains(&email_column) {
+            return Err(source::SourceError::MissingColumn {
+                path: PathBuf::from(&input.csv_path),
+                column: email_column,
+                available: info.headers.join(", "),
+            }
+            .into());
+        }
+        let segment = self.segment_for_csv(&info.path)?;
+        let now = now_rfc3339();
+        let existing = match &input.id {
+            Some(id) => Some(self.store.export(id)?),
+            None => None,
+        };
+        let mapping = match &existing {
+            Some(e) if e.segment_id == segment.id => Mapping {
+                email: email_column,
+                ..e.mapping.clone()
+            },
+            _ => Mapping {
+                email: email_column,
+                ..Mapping::default()
+            },
+        };
+        let export = Export {
+            id: existing.as_ref().map(|e| e.id.clone()).unwrap_or_else(new_id),
+            name,
+            segment_id: segment.id,
+            connection_id: Some(conn.id),
+            list_id,
+            mapping,
+            mode: ExportMode::Upsert,
+            created_at: existing.map(|e| e.created_at).unwrap_or_else(|| now.clone()),
+            updated_at: now,
+        };
+        self.store.put_export(&export)?;
+        self.export_view(export)
+    }
+
+    pub fn delete_export(&self, id: &str) -> Result<()> {
+        let op = self.operator()?;
+        let export = self.store.export(id)?;
+        if op.role != Role::Admin {
+            let allowed = match &export.connection_id {
+                Some(c) => self.store.connection(c)?.visible_to(&op),
+                None => true,
+            };
+            if !allowed {
+                return Err(CoreError::Forbidden(
+                    "This export uses an admins-only connection: only an admin can remove it."
+                        .into(),
+                ));
+            }
+        }
+        self.store.delete_export(id)?;
+        Ok(())
+    }
+
+    // ---- runs ----
+
+    /// Start a run: records it, resolves everything it needs, then streams it to the end.
+    /// Errors found before any row is sent (missing file, no key, …) fail the run with a
+    /// message and are returned.
+    pub async fn run_export(
+        &self,
+        export_id: &str,
+        trigger: RunTrigger,
+        cancel: CancellationToken,
+        on_event: EventSink,
+    ) -> Result<RunSummary> {
+        let op = self.operator()?;
+        let export = self.store.export(export_id)?;
+        let run = RunView {
+            id: new_id(),
+            export_id: export.id.clone(),
+            export_name: export.name.clone(),
+            trigger,
+            who: op.name.clone(),
+            status: RunStatus::Running,
+            counts: RunCounts::default(),
+            started_at: now_rfc3339(),
+            finished_at: None,
+            error: None,
+        };
+        self.store.insert_run(&run)?;
+        on_event(&RunEvent {
+            run_id: run.id.clone(),
+            phase: RunPhase::Starting,
+            counts: RunCounts::default(),
+            status: Some(RunStatus::Running),
+            message: None,
+        });
+        let plan = match self.plan(&run.id, export, &op) {
+            Ok(p) => p,
+            Err(e) => {
+                self.store.finish_run(
+                    &run.id,
+                    RunStatus::Failed,
+                    &RunCounts::default(),
+                    Some(&e.to_string()),
+                )?;
+                on_event(&RunEvent {
+                    run_id: run.id.clone(),
+                    phase: RunPhase::Finished,
+                    counts: RunCounts::default(),
+                    status: Some(RunStatus::Failed),
+                    message: Some(e.to_string()),
+                });
+                return Err(e);
+            }
+        };
+        engine::execute(self.store.clone(), plan, cancel, on_event).await?;
+        self.run_summary(&run.id)
+    }
+
+    fn plan(&self, run_id: &str, export: Export, op: &Operator) -> Result<RunPlan> {
+        let conn_id = export.connection_id.clone().ok_or_else(|| {
+            CoreError::invalid(
+                "Connection",
+                format!("The export \"{}\" has no connection (it was removed). Edit the export and choose one.", export.name),
+            )
+        })?;
+        let conn = self.store.connection(&conn_id)?;
+        if conn.consent.is_none() {
+            return Err(CoreError::ConsentRequired(conn.name));
+        }
+        if !conn.visible_to(op) {
+            return Err(CoreError::Forbidden(format!(
+                "The connection \"{}\" is for admins only.",
+                conn.name
+            )));
+        }
+        let segment = self.store.segment(&export.segment_id)?;
+        if segment.filter.is_some() {
+            return Err(CoreError::Config(format!(
+                "The segment \"{}\" has a filter; segment filters are not supported by this version yet.",
+                segment.name
+            )));
+        }
+        let source = self.store.source(&segment.source_id)?;
+        let csv_path = PathBuf::from(&source.path);
+        // Fail before the run starts on a missing file, an empty one or a missing column.
+        let info = source::inspect_csv(&csv_path)?;
+        if !info.headers.contains(&export.mapping.email) {
+            return Err(source::SourceError::MissingColumn {
+                path: csv_path,
+                column: export.mapping.email.clone(),
+                available: info.headers.join(", "),
+            }
+            .into());
+        }
+        let client = self.client(&conn)?;
+        Ok(RunPlan {
+            run_id: run_id.to_string(),
+            export,
+            csv_path,
+            client,
+        })
+    }
+
+    pub fn run_summary(&self, run_id: &str) -> Result<RunSummary> {
+        let run = self.store.run(run_id)?;
+        let (rejects, rejects_total) = self.store.rejects(run_id, 200)?;
+        Ok(RunSummary {
+            run,
+            rejects,
+            rejects_total,
+        })
+    }
+
+    pub fn runs(&self, export_id: Option<&str>) -> Result<Vec<RunView>> {
+        self.store.runs(export_id, 500)
+    }
+
+    // ---- demo ----
+
+    /// Pre-fill a demo connection (to the sandbox) and export (to `list_id`, from `csv`).
+    /// The consent is left for the user to give.
+    pub fn create_demo(&self, base_url: &str, key: &ApiKey, list_id: &str, csv: &Path, rows: u64) -> Result<DemoInfo> {
+        let conn = Connection {
+            id: new_id(),
+            name: "Demo sandbox".into(),
+            base_url: base_url.to_string(),
+            usable_by: UsableBy::Admins,
+            api_key_env: None,
+            consent: None,
+            export_user: None,
+            verified: None,
+        };
+        self.secrets.set(&conn.id, key)?;
+        self.store.put_connection(&conn)?;
+        let path = csv.to_string_lossy().into_owned();
+        let segment = self.segment_for_csv(&path)?;
+        let now = now_rfc3339();
+        let export = Export {
+            id: new_id(),
+            name: "Demo customers → Klaviyo".into(),
+            segment_id: segment.id,
+            connection_id: Some(conn.id.clone()),
+            list_id: list_id.to_string(),
+            mapping: Mapping {
+                email: "email".into(),
+                first_name: Some("first_name".into()),
+                last_name: Some("last_name".into()),
+                ..Mapping::default()
+            },
+            mode: ExportMode::Upsert,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.store.put_export(&export)?;
+        Ok(DemoInfo {
+            connection_id: conn.id,
+            export_id: export.id,
+            sandbox_url: base_url.to_string(),
+            rows,
+        })
+    }
+}
+
+fn unique_name(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base} ({i})"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or_else(|| base.to_string())
+}

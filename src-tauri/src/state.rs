@@ -1,0 +1,73 @@
+//! The app's state: the workspace (or why it could not open), running exports' cancel tokens,
+//! the demo sandbox, and the files the user picked through the native dialog.
+
+use segport_core::model::ErrorPayload;
+use segport_core::secrets::SecretStore;
+use segport_core::workspace::Workspace;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+pub struct AppState {
+    workspace: Result<Workspace, ErrorPayload>,
+    pub runs: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    pub demo: tokio::sync::Mutex<Option<segport_sandbox::Sandbox>>,
+    /// Paths the user chose in a dialog this session; with the stored sources, the only paths
+    /// a command accepts from the web view.
+    picked: Mutex<HashSet<PathBuf>>,
+}
+
+impl AppState {
+    pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> AppState {
+        let workspace = Workspace::open(data_dir, secrets).map_err(|e| ErrorPayload::from(&e));
+        if let Ok(ws) = &workspace {
+            // A run whose process died (no heartbeat for 30 s) is shown as interrupted.
+            if let Err(e) = ws.store.mark_stale_runs_interrupted(30) {
+                tracing::warn!("could not mark interrupted runs: {e}");
+            }
+        }
+        AppState {
+            workspace,
+            runs: Arc::default(),
+            demo: tokio::sync::Mutex::default(),
+            picked: Mutex::default(),
+        }
+    }
+
+    pub fn ws(&self) -> Result<&Workspace, ErrorPayload> {
+        self.workspace.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn remember_pick(&self, path: &Path) {
+        self.picked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_path_buf());
+    }
+
+    /// A path from the web view is accepted only if the user picked it, or it is a stored source.
+    pub fn check_path(&self, path: &str) -> Result<PathBuf, ErrorPayload> {
+        let p = PathBuf::from(path);
+        let picked = self
+            .picked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&p);
+        let stored = self
+            .ws()?
+            .store
+            .sources()
+            .map_err(|e| ErrorPayload::from(&e))?
+            .iter()
+            .any(|s| s.path == path);
+        if picked || stored {
+            Ok(p)
+        } else {
+            Err(ErrorPayload {
+                code: "invalid_input".into(),
+                message: "Choose the CSV file with the \"Choose CSV file…\" button.".into(),
+            })
+        }
+    }
+}

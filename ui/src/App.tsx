@@ -1,0 +1,110 @@
+import { useCallback, useEffect, useState } from "react";
+import * as api from "./api";
+import type { AppInfo, ConnectionView, DemoInfo } from "./api";
+import { ConnectionsScreen } from "./components/ConnectionsScreen";
+import { ErrorBanner } from "./components/ErrorBanner";
+import { ExportsScreen } from "./components/ExportsScreen";
+import { HistoryScreen } from "./components/HistoryScreen";
+import { Nav, type Tab } from "./components/Nav";
+import { useReportError } from "./errors";
+
+export function App() {
+  const report = useReportError();
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [infoFailed, setInfoFailed] = useState(false);
+  const [tab, setTab] = useState<Tab>("exports");
+  const [connections, setConnections] = useState<ConnectionView[] | null>(null);
+  // Set when another screen sends the user to edit a connection (the demo does).
+  const [editRequest, setEditRequest] = useState<{ id: string; demo: DemoInfo | null } | null>(null);
+
+  const loadInfo = useCallback(async () => {
+    try {
+      setInfo(await api.appInfo());
+      setInfoFailed(false);
+    } catch (e) {
+      setInfoFailed(true);
+      report(e);
+    }
+  }, [report]);
+
+  const reloadConnections = useCallback(async () => {
+    try {
+      setConnections(await api.listConnections());
+    } catch (e) {
+      setConnections((current) => current ?? []);
+      report(e);
+    }
+  }, [report]);
+
+  useEffect(() => {
+    void loadInfo();
+    void reloadConnections();
+  }, [loadInfo, reloadConnections]);
+
+  const navigate = useCallback((next: Tab) => {
+    setEditRequest(null);
+    setTab(next);
+  }, []);
+
+  const onDemoStarted = useCallback(
+    async (demo: DemoInfo) => {
+      await Promise.all([loadInfo(), reloadConnections()]);
+      setEditRequest({ id: demo.connectionId, demo });
+      setTab("connections");
+    },
+    [loadInfo, reloadConnections],
+  );
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand">
+          <img src="./favicon.svg" alt="" width={28} height={28} />
+          <h1>Segport</h1>
+        </div>
+        <Nav current={tab} onNavigate={navigate} />
+        {info && (
+          <p className="operator" data-testid="operator">
+            <span className="operator-name">{info.operator}</span>
+            <span className={`badge badge-role-${info.role}`} data-testid="operator-role">
+              {info.role === "admin" ? "Admin" : "Contributor"}
+            </span>
+          </p>
+        )}
+      </header>
+      <ErrorBanner />
+      <main className="app-main">
+        {infoFailed && !info ? (
+          <div className="empty">
+            <p>Segport could not read its settings.</p>
+            <button type="button" onClick={() => void loadInfo()}>
+              Try again
+            </button>
+          </div>
+        ) : tab === "exports" ? (
+          <ExportsScreen
+            info={info}
+            connections={connections}
+            onDemoStarted={onDemoStarted}
+            onGoToConnections={() => navigate("connections")}
+          />
+        ) : tab === "connections" ? (
+          <ConnectionsScreen
+            info={info}
+            connections={connections}
+            onChanged={reloadConnections}
+            editRequest={editRequest}
+            onGoToExports={() => navigate("exports")}
+          />
+        ) : (
+          <HistoryScreen />
+        )}
+      </main>
+      {info && (
+        <footer className="app-footer">
+          Segport {info.version} · data in <span className="mono">{info.dataDir}</span>
+        </footer>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,182 @@
+// The one module that talks to Tauri. Components import these functions (and the
+// types re-exported below); they never import `@tauri-apps/*` themselves.
+//
+// Every command error crosses the IPC boundary as `{ code, message }` (ErrorPayload)
+// and is rethrown here as an `AppError`, so callers can rely on `.code` and `.message`.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { AppInfo } from "./bindings/AppInfo";
+import type { ConnectionInput } from "./bindings/ConnectionInput";
+import type { ConnectionView } from "./bindings/ConnectionView";
+import type { CsvInfo } from "./bindings/CsvInfo";
+import type { DemoInfo } from "./bindings/DemoInfo";
+import type { ErrorPayload } from "./bindings/ErrorPayload";
+import type { ExportInput } from "./bindings/ExportInput";
+import type { ExportView } from "./bindings/ExportView";
+import type { RunEvent } from "./bindings/RunEvent";
+import type { RunSummary } from "./bindings/RunSummary";
+import type { RunView } from "./bindings/RunView";
+
+/** An error from a command, or from the IPC layer itself. */
+export class AppError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+  }
+}
+
+/** Codes this module produces itself (the Rust side owns all the others). */
+export const LOCAL_ERROR_CODES = {
+  /** The command rejected with something that is not `{ code, message }`. */
+  unknown: "ui.unknown_error",
+  /** The page runs outside the Segport window (e.g. `npm run dev` in a browser). */
+  ipcUnavailable: "ui.ipc_unavailable",
+} as const;
+
+function isErrorPayload(value: unknown): value is ErrorPayload {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { message?: unknown }).message === "string"
+  );
+}
+
+function ipcAvailable(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+/** Turns whatever a command rejected with into an AppError. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (isErrorPayload(error)) return new AppError(error.code, error.message);
+  if (typeof error === "string" && error.length > 0) {
+    return new AppError(LOCAL_ERROR_CODES.unknown, error);
+  }
+  if (error instanceof Error) {
+    if (error instanceof TypeError && !ipcAvailable()) {
+      return new AppError(
+        LOCAL_ERROR_CODES.ipcUnavailable,
+        "Segport's back end is not reachable: this page only works inside the Segport desktop app.",
+      );
+    }
+    return new AppError(LOCAL_ERROR_CODES.unknown, error.message || String(error));
+  }
+  return new AppError(
+    LOCAL_ERROR_CODES.unknown,
+    "Something went wrong and Segport got no explanation. Try again; if it keeps happening, restart the app.",
+  );
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (error) {
+    throw toAppError(error);
+  }
+}
+
+// ---- App ---------------------------------------------------------------------
+
+export function appInfo(): Promise<AppInfo> {
+  return call<AppInfo>("app_info");
+}
+
+export function startDemo(): Promise<DemoInfo> {
+  return call<DemoInfo>("start_demo");
+}
+
+// ---- Connections ---------------------------------------------------------------
+
+export function listConnections(): Promise<ConnectionView[]> {
+  return call<ConnectionView[]>("list_connections");
+}
+
+export function saveConnection(input: ConnectionInput): Promise<ConnectionView> {
+  return call<ConnectionView>("save_connection", { input });
+}
+
+export function deleteConnection(id: string): Promise<void> {
+  return call<void>("delete_connection", { id });
+}
+
+/** Checks the stored key against Klaviyo; resolves with the updated connection. */
+export function verifyConnection(id: string): Promise<ConnectionView> {
+  return call<ConnectionView>("verify_connection", { id });
+}
+
+// ---- Exports -------------------------------------------------------------------
+
+export function listExports(): Promise<ExportView[]> {
+  return call<ExportView[]>("list_exports");
+}
+
+export function saveExport(input: ExportInput): Promise<ExportView> {
+  return call<ExportView>("save_export", { input });
+}
+
+export function deleteExport(id: string): Promise<void> {
+  return call<void>("delete_export", { id });
+}
+
+// ---- CSV files -----------------------------------------------------------------
+
+/** Opens the native file dialog (on the Rust side). Resolves with null when cancelled. */
+export function pickCsv(): Promise<CsvInfo | null> {
+  return call<CsvInfo | null>("pick_csv");
+}
+
+/** Re-reads the headers of a CSV file the export already refers to. */
+export function inspectCsv(path: string): Promise<CsvInfo> {
+  return call<CsvInfo>("inspect_csv", { path });
+}
+
+// ---- Runs ----------------------------------------------------------------------
+
+/**
+ * Runs an export now. `onEvent` receives progress (about ten a second; the first
+ * one carries the run id needed by `cancelRun`). Resolves when the run has ended,
+ * whatever its status; rejects only when the run could not happen at all.
+ */
+export function runExport(
+  exportId: string,
+  onEvent: (event: RunEvent) => void,
+): Promise<RunSummary> {
+  const channel = new Channel<RunEvent>(onEvent);
+  return call<RunSummary>("run_export", { exportId, onEvent: channel });
+}
+
+export function cancelRun(runId: string): Promise<void> {
+  return call<void>("cancel_run", { runId });
+}
+
+/** Runs, newest first; all exports when `exportId` is null. */
+export function listRuns(exportId: string | null = null): Promise<RunView[]> {
+  return call<RunView[]>("list_runs", { exportId });
+}
+
+// ---- Types ---------------------------------------------------------------------
+
+export type { AppInfo } from "./bindings/AppInfo";
+export type { Consent } from "./bindings/Consent";
+export type { ConnectionInput } from "./bindings/ConnectionInput";
+export type { ConnectionView } from "./bindings/ConnectionView";
+export type { CsvInfo } from "./bindings/CsvInfo";
+export type { DemoInfo } from "./bindings/DemoInfo";
+export type { ErrorPayload } from "./bindings/ErrorPayload";
+export type { ExportInput } from "./bindings/ExportInput";
+export type { ExportView } from "./bindings/ExportView";
+export type { RejectRow } from "./bindings/RejectRow";
+export type { Role } from "./bindings/Role";
+export type { RunCounts } from "./bindings/RunCounts";
+export type { RunEvent } from "./bindings/RunEvent";
+export type { RunPhase } from "./bindings/RunPhase";
+export type { RunStatus } from "./bindings/RunStatus";
+export type { RunSummary } from "./bindings/RunSummary";
+export type { RunTrigger } from "./bindings/RunTrigger";
+export type { RunView } from "./bindings/RunView";
+export type { UsableBy } from "./bindings/UsableBy";
+export type { VerifiedAccount } from "./bindings/VerifiedAccount";

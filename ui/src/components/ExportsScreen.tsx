@@ -1,0 +1,176 @@
+import { useCallback, useEffect, useState } from "react";
+import * as api from "../api";
+import type { AppInfo, ConnectionView, DemoInfo, ExportView } from "../api";
+import { useReportError } from "../errors";
+import { useExportRun } from "../useExportRun";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { ExportForm } from "./ExportForm";
+import { ExportRow } from "./ExportRow";
+import { RunView } from "./RunView";
+import { WelcomeCard } from "./WelcomeCard";
+
+interface ExportsScreenProps {
+  info: AppInfo | null;
+  connections: ConnectionView[] | null;
+  onDemoStarted: (demo: DemoInfo) => Promise<void>;
+  onGoToConnections: () => void;
+}
+
+/** Why an export cannot run right now, or null when it can. */
+function runBlocker(item: ExportView, connections: ConnectionView[] | null): string | null {
+  if (!item.connectionId) return "Choose a connection for this export first (Edit).";
+  const connection = connections?.find((c) => c.id === item.connectionId);
+  if (connections && !connection) return "Its connection was removed: edit the export and choose another.";
+  if (connection && !connection.usable) {
+    return `Connection “${connection.name}” is not usable yet: record consent for it in Connections.`;
+  }
+  return null;
+}
+
+export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnections }: ExportsScreenProps) {
+  const report = useReportError();
+  const [exports, setExports] = useState<ExportView[] | null>(null);
+  const [editing, setEditing] = useState<{ item: ExportView | null } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<ExportView | null>(null);
+  const [removeBusy, setRemoveBusy] = useState(false);
+  const { run, start, cancel, close } = useExportRun();
+
+  const reload = useCallback(async () => {
+    try {
+      setExports(await api.listExports());
+    } catch (e) {
+      setExports((current) => current ?? []);
+      report(e);
+    }
+  }, [report]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  function onSaved() {
+    setEditing(null);
+    setNotice("Saved. Saving does not run the export.");
+    void reload();
+  }
+
+  async function confirmRemove() {
+    if (!removing) return;
+    setRemoveBusy(true);
+    try {
+      await api.deleteExport(removing.id);
+      setNotice(`Removed “${removing.name}”.`);
+      setRemoving(null);
+      await reload();
+    } catch (e) {
+      setRemoving(null);
+      report(e);
+    } finally {
+      setRemoveBusy(false);
+    }
+  }
+
+  function closeRun() {
+    close();
+    void reload();
+  }
+
+  if (editing) {
+    return (
+      <section className="screen" aria-labelledby="exports-title">
+        <h2 id="exports-title" className="screen-title">
+          {editing.item ? `Edit export “${editing.item.name}”` : "New export"}
+        </h2>
+        <ExportForm
+          existing={editing.item}
+          connections={connections ?? []}
+          onSaved={onSaved}
+          onCancel={() => setEditing(null)}
+          onGoToConnections={onGoToConnections}
+        />
+      </section>
+    );
+  }
+
+  const hasUsableConnection = connections?.some((c) => c.usable) ?? false;
+
+  return (
+    <section className="screen" aria-labelledby="exports-title">
+      {info?.demoAvailable && <WelcomeCard onDemoStarted={onDemoStarted} />}
+      <div className="screen-head">
+        <h2 id="exports-title" className="screen-title">
+          Exports
+        </h2>
+        <button
+          type="button"
+          className="button-primary"
+          onClick={() => {
+            setNotice(null);
+            setEditing({ item: null });
+          }}
+          data-testid="new-export"
+        >
+          New export
+        </button>
+      </div>
+      <p className="lede">An export sends the people in a CSV file to a Klaviyo list. It runs only when you say so.</p>
+      {notice && (
+        <p className="notice notice-success" role="status" data-testid="export-saved">
+          {notice}
+        </p>
+      )}
+      {exports === null ? (
+        <p className="muted">Loading exports…</p>
+      ) : exports.length === 0 ? (
+        <div className="empty" data-testid="exports-empty">
+          <p>No exports yet.</p>
+          {hasUsableConnection ? (
+            <p className="muted">Create one with “New export”: pick a CSV file, its email column and a Klaviyo list.</p>
+          ) : (
+            <>
+              <p className="muted">
+                First add a Klaviyo connection (and record consent), then create an export here
+                {info?.demoAvailable ? " — or try the demo above" : ""}.
+              </p>
+              <button type="button" onClick={onGoToConnections}>
+                Go to Connections
+              </button>
+            </>
+          )}
+        </div>
+      ) : (
+        <ul className="cards" data-testid="export-list">
+          {exports.map((item) => (
+            <ExportRow
+              key={item.id}
+              item={item}
+              runDisabledReason={runBlocker(item, connections)}
+              onEdit={() => {
+                setNotice(null);
+                setEditing({ item });
+              }}
+              onRun={() => {
+                setNotice(null);
+                start(item);
+              }}
+              onRemove={() => setRemoving(item)}
+            />
+          ))}
+        </ul>
+      )}
+      {removing && (
+        <ConfirmDialog
+          title="Remove export?"
+          message={`Remove “${removing.name}”? Its settings are deleted; its run history stays. Nothing is removed from Klaviyo.`}
+          confirmLabel="Remove export"
+          busy={removeBusy}
+          busyLabel="Removing…"
+          onConfirm={() => void confirmRemove()}
+          onCancel={() => setRemoving(null)}
+        />
+      )}
+      {run && <RunView run={run} onCancel={() => void cancel()} onClose={closeRun} />}
+    </section>
+  );
+}

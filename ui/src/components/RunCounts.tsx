@@ -1,0 +1,26 @@
+import type { RunCounts as Counts } from "../api";
+import { formatCount } from "../format";
+
+const ITEMS: { key: keyof Counts; label: string; testId: string }[] = [
+  { key: "read", label: "Read", testId: "count-read" },
+  { key: "sent", label: "Sent", testId: "count-sent" },
+  { key: "imported", label: "Imported", testId: "count-imported" },
+  { key: "rejected", label: "Rejected", testId: "count-rejected" },
+  { key: "failedInKlaviyo", label: "Failed in Klaviyo", testId: "count-failed-in-klaviyo" },
+];
+
+/** The run's counters. Each number sits alone in its element (data-testid) so tests can read it. */
+export function RunCounts({ counts }: { counts: Counts }) {
+  return (
+    <dl className="counts">
+      {ITEMS.map((item) => (
+        <div key={item.key} className={`count count-${item.key}`}>
+          <dt>{item.label}</dt>
+          <dd data-testid={item.testId} data-value={counts[item.key]}>
+            {formatCount(counts[item.key])}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

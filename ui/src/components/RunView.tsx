@@ -1,0 +1,136 @@
+import { useEffect, useRef, useState } from "react";
+import type { RunCounts as Counts } from "../api";
+import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
+import type { RunState } from "../useExportRun";
+import { Modal } from "./Modal";
+import { RejectsTable } from "./RejectsTable";
+import { RunCounts } from "./RunCounts";
+import { StatusBadge } from "./StatusBadge";
+
+const ZERO: Counts = { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0 };
+
+interface RunViewProps {
+  run: RunState;
+  onCancel: () => void;
+  onClose: () => void;
+}
+
+function useElapsed(since: number, running: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!running) return;
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, [running]);
+  return Math.max(0, now - since);
+}
+
+export function RunView({ run, onCancel, onClose }: RunViewProps) {
+  const { exportItem, last, summary, error } = run;
+  const running = summary === null && error === null;
+  const elapsed = useElapsed(run.startedAt, running);
+  const counts = summary?.run.counts ?? last?.counts ?? ZERO;
+  const closeButton = useRef<HTMLButtonElement>(null);
+
+  // The Cancel button disappears when the run ends: hand the focus to Close.
+  useEffect(() => {
+    if (!running) closeButton.current?.focus();
+  }, [running]);
+
+  return (
+    <Modal
+      title={running ? `Running “${exportItem.name}”` : `Run of “${exportItem.name}”`}
+      onClose={running ? undefined : onClose}
+      testId="run-view"
+      wide
+    >
+      <div className="run-progress">
+        <div className="run-phase-line">
+          <p
+            className="run-phase"
+            role="status"
+            data-testid="run-phase"
+            data-phase={running ? (last?.phase ?? "starting") : "finished"}
+          >
+            {running ? PHASE_LABEL[last?.phase ?? "starting"] : PHASE_LABEL.finished}
+          </p>
+          {running && <span className="muted">{formatDuration(elapsed)}</span>}
+        </div>
+        {running ? (
+          <progress aria-label="Export progress" />
+        ) : (
+          <progress aria-label="Export progress" value={1} max={1} />
+        )}
+        {running && last?.message && (
+          <p className="hint" data-testid="run-message">
+            {last.message}
+          </p>
+        )}
+      </div>
+
+      <RunCounts counts={counts} />
+
+      {error && (
+        <div className="notice notice-error" role="alert" data-testid="run-error">
+          <p>
+            <strong>The export did not run to the end.</strong> {error.message}
+          </p>
+        </div>
+      )}
+
+      {summary && (
+        <section className="run-summary" data-testid="run-summary" aria-label="Run summary">
+          <p>
+            <StatusBadge status={summary.run.status} testId="run-status" />{" "}
+            <span className="muted">{STATUS_HINT[summary.run.status]}</span>
+          </p>
+          <p>
+            Duration:{" "}
+            <span data-testid="run-duration">
+              {summary.run.finishedAt
+                ? durationBetween(summary.run.startedAt, summary.run.finishedAt)
+                : formatDuration(elapsed)}
+            </span>
+          </p>
+          {summary.run.error && (
+            <p className="result result-error" data-testid="run-error-detail">
+              {summary.run.error}
+            </p>
+          )}
+          <RejectsTable rejects={summary.rejects} total={summary.rejectsTotal} runId={summary.run.id} />
+        </section>
+      )}
+
+      {run.cancelError && (
+        <p className="result result-error" role="alert" data-testid="run-cancel-error">
+          Could not cancel: {run.cancelError}
+        </p>
+      )}
+
+      <div className="actions">
+        {running ? (
+          <button
+            type="button"
+            className="button-danger"
+            onClick={onCancel}
+            disabled={!last || run.cancelling}
+            title={last ? undefined : "Available once the run has started"}
+            data-testid="run-cancel"
+          >
+            {run.cancelling ? "Cancelling…" : "Cancel run"}
+          </button>
+        ) : (
+          <button
+            ref={closeButton}
+            type="button"
+            className="button-primary"
+            onClick={onClose}
+            data-testid="run-close"
+          >
+            Close
+          </button>
+        )}
+      </div>
+    </Modal>
+  );
+}
