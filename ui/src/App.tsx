@@ -6,10 +6,11 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { ExportsScreen } from "./components/ExportsScreen";
 import { HistoryScreen } from "./components/HistoryScreen";
 import { Nav, type Tab } from "./components/Nav";
-import { useReportError } from "./errors";
+import { useErrorState } from "./errors";
+import logo from "./assets/logo.svg";
 
 export function App() {
-  const report = useReportError();
+  const { report, dismiss } = useErrorState();
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [infoFailed, setInfoFailed] = useState(false);
   const [tab, setTab] = useState<Tab>("exports");
@@ -41,10 +42,15 @@ export function App() {
     void reloadConnections();
   }, [loadInfo, reloadConnections]);
 
-  const navigate = useCallback((next: Tab) => {
-    setEditRequest(null);
-    setTab(next);
-  }, []);
+  const navigate = useCallback(
+    (next: Tab) => {
+      // An error belongs to the screen it happened on.
+      dismiss();
+      setEditRequest(null);
+      setTab(next);
+    },
+    [dismiss],
+  );
 
   const onDemoStarted = useCallback(
     async (demo: DemoInfo) => {
@@ -59,7 +65,7 @@ export function App() {
     <div className="app">
       <header className="app-header">
         <div className="brand">
-          <img src="./favicon.svg" alt="" width={28} height={28} />
+          <img src={logo} alt="" width={28} height={28} />
           <h1>Segport</h1>
         </div>
         <Nav current={tab} onNavigate={navigate} />

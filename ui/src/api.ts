@@ -149,8 +149,9 @@ export function runExport(
   return call<RunSummary>("run_export", { exportId, onEvent: channel });
 }
 
-export function cancelRun(runId: string): Promise<void> {
-  return call<void>("cancel_run", { runId });
+/** Asks a running export to stop. Resolves false when no such run is going (it already ended). */
+export function cancelRun(runId: string): Promise<boolean> {
+  return call<boolean>("cancel_run", { runId });
 }
 
 /** Runs, newest first; all exports when `exportId` is null. */

@@ -22,7 +22,11 @@ pub struct ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = if self.detail.is_empty() { &self.title } else { &self.detail };
+        let text = if self.detail.is_empty() {
+            &self.title
+        } else {
+            &self.detail
+        };
         write!(f, "{text}")?;
         if let Some(p) = &self.pointer {
             write!(f, " (at {p})")?;
@@ -85,7 +89,9 @@ impl Error {
     /// these name the rows to drop before resending.
     pub fn pointers(&self) -> Vec<&str> {
         match self {
-            Error::Invalid { errors, .. } => errors.iter().filter_map(|e| e.pointer.as_deref()).collect(),
+            Error::Invalid { errors, .. } => {
+                errors.iter().filter_map(|e| e.pointer.as_deref()).collect()
+            }
             _ => Vec::new(),
         }
     }

@@ -154,7 +154,12 @@ pub fn bulk_import_envelope_len(list_id: &str) -> usize {
 fn bulk_import_envelope(list_id: &str) -> (&'static str, String) {
     let prefix = r#"{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":["#;
     let id = serde_json::Value::String(list_id.to_owned()).to_string();
-    let suffix = [r#"]}},"relationships":{"lists":{"data":[{"type":"list","id":"#, &id, "}]}}}}"].concat();
+    let suffix = [
+        r#"]}},"relationships":{"lists":{"data":[{"type":"list","id":"#,
+        &id,
+        "}]}}}}",
+    ]
+    .concat();
     (prefix, suffix)
 }
 
@@ -181,7 +186,9 @@ struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base_url", &self.inner.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,18 +197,24 @@ impl Client {
     /// Timeouts: 30 s per request, 10 s to connect.
     pub fn new(base_url: &str, key: ApiKey) -> Result<Client, Error> {
         let trimmed = base_url.trim().trim_end_matches('/');
-        let base = Url::parse(trimmed).map_err(|e| Error::InvalidBaseUrl(format!("\"{trimmed}\": {e}")))?;
+        let base = Url::parse(trimmed)
+            .map_err(|e| Error::InvalidBaseUrl(format!("\"{trimmed}\": {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::InvalidBaseUrl(format!("\"{trimmed}\" must start with https:// or http://")));
+            return Err(Error::InvalidBaseUrl(format!(
+                "\"{trimmed}\" must start with https:// or http://"
+            )));
         }
         if base.host_str().is_none_or(str::is_empty) {
             return Err(Error::InvalidBaseUrl(format!("\"{trimmed}\" has no host")));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(Error::InvalidBaseUrl(format!("\"{trimmed}\" must not have a query or fragment")));
+            return Err(Error::InvalidBaseUrl(format!(
+                "\"{trimmed}\" must not have a query or fragment"
+            )));
         }
-        let mut auth = HeaderValue::from_str(&format!("Klaviyo-API-Key {}", key.expose().trim())).map_err(|_| {
-            Error::KeyRejected { detail: "the key contains characters that cannot be sent in a header".to_owned() }
+        let mut auth = HeaderValue::from_str(&format!("Klaviyo-API-Key {}", key.expose().trim()))
+            .map_err(|_| Error::KeyRejected {
+            detail: "the key contains characters that cannot be sent in a header".to_owned(),
         })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
@@ -214,13 +227,27 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| Error::InvalidBaseUrl(format!("cannot build an HTTP client: {}", root_cause(&e))))?;
-        Ok(Client { http, inner: Arc::new(Inner { base, retry: RetryPolicy::default() }) })
+            .map_err(|e| {
+                Error::InvalidBaseUrl(format!("cannot build an HTTP client: {}", root_cause(&e)))
+            })?;
+        Ok(Client {
+            http,
+            inner: Arc::new(Inner {
+                base,
+                retry: RetryPolicy::default(),
+            }),
+        })
     }
 
     /// The same client with another retry policy (tests use short delays).
     pub fn with_retry_policy(self, retry: RetryPolicy) -> Client {
-        Client { http: self.http, inner: Arc::new(Inner { base: self.inner.base.clone(), retry }) }
+        Client {
+            http: self.http,
+            inner: Arc::new(Inner {
+                base: self.inner.base.clone(),
+                retry,
+            }),
+        }
     }
 
     /// The base URL, without a trailing slash.
@@ -248,24 +275,46 @@ impl Client {
             #[serde(default)]
             organization_name: Option<String>,
         }
-        let body = self.request(Method::GET, "/api/accounts", &[], None, true).await?;
+        let body = self
+            .request(Method::GET, "/api/accounts", &[], None, true)
+            .await?;
         let doc: Doc = decode(&body)?;
-        let res = doc.data.into_iter().next().ok_or_else(|| Error::Decode("no account in the answer".to_owned()))?;
-        Ok(Account { id: res.id, name: res.attributes.contact_information.organization_name.unwrap_or_default() })
+        let res = doc
+            .data
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Decode("no account in the answer".to_owned()))?;
+        Ok(Account {
+            id: res.id,
+            name: res
+                .attributes
+                .contact_information
+                .organization_name
+                .unwrap_or_default(),
+        })
     }
 
     /// `POST /api/lists`. Not idempotent: on an ambiguous failure (timeout, 503/504/524) it
     /// looks the list up by name before trying again, so it does not create duplicates.
     /// (Klaviyo allows duplicate names: an existing list with the same name is returned then.)
     pub async fn create_list(&self, name: &str) -> Result<List, Error> {
-        let body = serde_json::json!({ "data": { "type": "list", "attributes": { "name": name } } }).to_string();
+        let body =
+            serde_json::json!({ "data": { "type": "list", "attributes": { "name": name } } })
+                .to_string();
         let body = bytes_of(body);
         let mut attempt = 1;
         loop {
-            match self.request(Method::POST, "/api/lists", &[], Some(body.clone()), false).await {
+            match self
+                .request(Method::POST, "/api/lists", &[], Some(body.clone()), false)
+                .await
+            {
                 Ok(resp) => return Ok(decode::<ListDoc>(&resp)?.data.into()),
                 Err(e) if attempt < self.inner.retry.max_attempts && is_ambiguous(&e) => {
-                    tracing::warn!(code = e.code(), attempt, "create_list failed ambiguously; looking the list up before retrying");
+                    tracing::warn!(
+                        code = e.code(),
+                        attempt,
+                        "create_list failed ambiguously; looking the list up before retrying"
+                    );
                     tokio::time::sleep(self.inner.retry.backoff(attempt)).await;
                     if let Some(list) = self.find_list_by_name(name).await? {
                         return Ok(list);
@@ -282,10 +331,20 @@ impl Client {
         let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
         let filter = format!("equals(name,\"{escaped}\")");
         let body = self
-            .request(Method::GET, "/api/lists", &[("filter", &filter), ("page[size]", "10")], None, true)
+            .request(
+                Method::GET,
+                "/api/lists",
+                &[("filter", &filter), ("page[size]", "10")],
+                None,
+                true,
+            )
             .await?;
         let doc: ListsDoc = decode(&body)?;
-        Ok(doc.data.into_iter().map(List::from).find(|l| l.name == name))
+        Ok(doc
+            .data
+            .into_iter()
+            .map(List::from)
+            .find(|l| l.name == name))
     }
 
     /// `GET /api/lists/{id}`.
@@ -316,7 +375,13 @@ impl Client {
         body.push_str(&suffix);
         debug_assert_eq!(body.len(), len);
         let resp = self
-            .request(Method::POST, "/api/profile-bulk-import-jobs", &[], Some(bytes_of(body)), true)
+            .request(
+                Method::POST,
+                "/api/profile-bulk-import-jobs",
+                &[],
+                Some(bytes_of(body)),
+                true,
+            )
             .await?;
         Ok(decode::<JobDoc>(&resp)?.data.into())
     }
@@ -339,7 +404,10 @@ impl Client {
         idempotent: bool,
     ) -> Result<bytes::Bytes, Error> {
         let mut url = self.inner.base.clone();
-        url.set_path(&format!("{}{path}", self.inner.base.path().trim_end_matches('/')));
+        url.set_path(&format!(
+            "{}{path}",
+            self.inner.base.path().trim_end_matches('/')
+        ));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -385,7 +453,11 @@ impl Client {
             Err(e) => return Err(transport_error(&e, url)),
         };
         let status = resp.status();
-        let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => return Err(transport_error(&e, url)),
@@ -399,8 +471,14 @@ impl Client {
 }
 
 fn is_ambiguous(e: &Error) -> bool {
-    matches!(e, Error::Timeout | Error::Server { status: 503 | 504 | 524, .. })
-        || matches!(e, Error::Unreachable { .. })
+    matches!(
+        e,
+        Error::Timeout
+            | Error::Server {
+                status: 503 | 504 | 524,
+                ..
+            }
+    ) || matches!(e, Error::Unreachable { .. })
 }
 
 fn bytes_of(s: String) -> bytes::Bytes {
@@ -425,11 +503,15 @@ fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 }
 
 fn transport_error(e: &reqwest::Error, url: &Url) -> (Error, Retry) {
-    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("")) + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+        + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
     if e.is_timeout() {
         return (Error::Timeout, Retry::IfIdempotent);
     }
-    let err = Error::Unreachable { url: shown, reason: root_cause(e) };
+    let err = Error::Unreachable {
+        url: shown,
+        reason: root_cause(e),
+    };
     if e.is_connect() {
         (err, Retry::Safe(None))
     } else {
@@ -452,19 +534,44 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) 
     let errors: Option<Vec<ApiError>> = serde_json::from_slice::<error::ErrorDoc>(body)
         .ok()
         .filter(|d| !d.errors.is_empty())
-        .map(|d| d.errors.into_iter().map(|e| e.into_api_error(code)).collect());
+        .map(|d| {
+            d.errors
+                .into_iter()
+                .map(|e| e.into_api_error(code))
+                .collect()
+        });
     let first_detail = || {
         errors
             .as_ref()
             .and_then(|e| e.first())
-            .map(|e| if e.detail.is_empty() { e.title.clone() } else { e.detail.clone() })
+            .map(|e| {
+                if e.detail.is_empty() {
+                    e.title.clone()
+                } else {
+                    e.detail.clone()
+                }
+            })
             .unwrap_or_else(|| excerpt(body))
     };
     match code {
-        401 => (Error::KeyRejected { detail: first_detail() }, Retry::No),
-        403 => (Error::MissingScope { detail: first_detail() }, Retry::No),
+        401 => (
+            Error::KeyRejected {
+                detail: first_detail(),
+            },
+            Retry::No,
+        ),
+        403 => (
+            Error::MissingScope {
+                detail: first_detail(),
+            },
+            Retry::No,
+        ),
         429 => {
-            let hint = retry_after.or_else(|| errors.as_ref().and_then(|e| e.iter().find_map(|e| available_in(&e.detail))));
+            let hint = retry_after.or_else(|| {
+                errors
+                    .as_ref()
+                    .and_then(|e| e.iter().find_map(|e| available_in(&e.detail)))
+            });
             (Error::RateLimited { retry_after: hint }, Retry::Safe(hint))
         }
         400..=499 => {
@@ -472,24 +579,47 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) 
                 vec![ApiError {
                     status: code,
                     code: String::new(),
-                    title: status.canonical_reason().unwrap_or("Client error").to_owned(),
+                    title: status
+                        .canonical_reason()
+                        .unwrap_or("Client error")
+                        .to_owned(),
                     detail: excerpt(body),
                     pointer: None,
                     parameter: None,
                 }]
             });
-            (Error::Invalid { status: code, errors }, Retry::No)
+            (
+                Error::Invalid {
+                    status: code,
+                    errors,
+                },
+                Retry::No,
+            )
         }
         _ => {
-            let retry = if matches!(code, 503 | 504 | 524) { Retry::IfIdempotent } else { Retry::No };
-            (Error::Server { status: code, body_excerpt: first_detail() }, retry)
+            let retry = if matches!(code, 503 | 504 | 524) {
+                Retry::IfIdempotent
+            } else {
+                Retry::No
+            };
+            (
+                Error::Server {
+                    status: code,
+                    body_excerpt: first_detail(),
+                },
+                retry,
+            )
         }
     }
 }
 
 /// `Retry-After` in seconds (integer or decimal). HTTP dates are not used by Klaviyo.
 fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 /// "Request was throttled. Expected available in 7 seconds."
@@ -552,7 +682,10 @@ struct ListAttrs {
 
 impl From<ListRes> for List {
     fn from(r: ListRes) -> Self {
-        List { id: r.id, name: r.attributes.and_then(|a| a.name).unwrap_or_default() }
+        List {
+            id: r.id,
+            name: r.attributes.and_then(|a| a.name).unwrap_or_default(),
+        }
     }
 }
 
@@ -603,7 +736,13 @@ mod tests {
 
     #[test]
     fn invalid_base_urls_are_rejected() {
-        for bad in ["", "not a url", "ftp://a.klaviyo.com", "http://", "https://a.klaviyo.com/?x=1"] {
+        for bad in [
+            "",
+            "not a url",
+            "ftp://a.klaviyo.com",
+            "http://",
+            "https://a.klaviyo.com/?x=1",
+        ] {
             let err = Client::new(bad, ApiKey::new("pk_x".into())).expect_err(bad);
             assert_eq!(err.code(), "klaviyo.invalid_base_url", "{bad}");
         }
@@ -629,12 +768,22 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(1000), ..Default::default() };
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            ..Default::default()
+        };
         for _ in 0..20 {
             let d1 = p.backoff(1);
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100), "{d1:?}");
+            assert!(
+                d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100),
+                "{d1:?}"
+            );
             let d10 = p.backoff(10);
-            assert!(d10 >= Duration::from_millis(500) && d10 <= Duration::from_millis(1000), "{d10:?}");
+            assert!(
+                d10 >= Duration::from_millis(500) && d10 <= Duration::from_millis(1000),
+                "{d10:?}"
+            );
         }
     }
 }

@@ -25,8 +25,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, title, detail: detail.into(), source: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            source: None,
+        }
     }
 
     pub fn pointer(mut self, pointer: impl Into<String>) -> Self {
@@ -85,12 +96,18 @@ impl IntoResponse for ApiError {
 
 impl IntoResponse for ApiErrors {
     fn into_response(self) -> Response {
-        let status = self.0.first().map(|e| e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self
+            .0
+            .first()
+            .map(|e| e.status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let errors: Vec<serde_json::Value> = self.0.iter().map(ApiError::to_json).collect();
         let body = json!({ "errors": errors }).to_string();
         let mut resp = (status, body).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::JSON_API));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::JSON_API),
+        );
         resp
     }
 }

@@ -53,7 +53,11 @@ fn authorize(state: &AppState, headers: &HeaderMap, scopes: &[&str]) -> Result<(
             "The API key is not valid or has been revoked.",
         ));
     };
-    let missing: Vec<&str> = scopes.iter().copied().filter(|s| !granted.contains(*s)).collect();
+    let missing: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| !granted.contains(*s))
+        .collect();
     if !missing.is_empty() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -82,7 +86,9 @@ fn check_revision(headers: &HeaderMap) -> Result<(), ApiError> {
     let well_formed = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !well_formed {
         return Err(ApiError::invalid(format!(
             "Invalid revision `{value}`. Use the format YYYY-MM-DD[.suffix], e.g. {}.",
@@ -94,8 +100,16 @@ fn check_revision(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence == JSON_API || essence == "application/json" {
         Ok(())
     } else {
@@ -110,12 +124,17 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 
 fn doc(status: StatusCode, body: Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API));
     resp
 }
 
 /// Reads `page[size]` (1..=max, default `default`) and `page[cursor]` (an offset).
-fn paging(params: &[(String, String)], default: usize, max: usize) -> Result<(usize, usize), ApiError> {
+fn paging(
+    params: &[(String, String)],
+    default: usize,
+    max: usize,
+) -> Result<(usize, usize), ApiError> {
     let mut size = default;
     let mut offset = 0;
     for (k, v) in params {
@@ -133,7 +152,8 @@ fn paging(params: &[(String, String)], default: usize, max: usize) -> Result<(us
             }
             "page[cursor]" => {
                 offset = v.parse::<usize>().map_err(|_| {
-                    ApiError::invalid(format!("Invalid page cursor `{v}`.")).parameter("page[cursor]")
+                    ApiError::invalid(format!("Invalid page cursor `{v}`."))
+                        .parameter("page[cursor]")
                 })?
             }
             _ => {}
@@ -145,8 +165,10 @@ fn paging(params: &[(String, String)], default: usize, max: usize) -> Result<(us
 fn reject_unknown_params(params: &[(String, String)], known: &[&str]) -> Result<(), ApiError> {
     for (k, _) in params {
         if !(known.contains(&k.as_str()) || k.starts_with("fields[")) {
-            return Err(ApiError::invalid(format!("'{k}' is not a valid query parameter for this endpoint."))
-                .parameter(k.clone()));
+            return Err(ApiError::invalid(format!(
+                "'{k}' is not a valid query parameter for this endpoint."
+            ))
+            .parameter(k.clone()));
         }
     }
     Ok(())
@@ -192,8 +214,14 @@ fn collection(
 ) -> Value {
     let next = (offset + size < total)
         .then(|| page_link(&state.base_url, path, params, Some(offset + size)));
-    let prev = (offset > 0)
-        .then(|| page_link(&state.base_url, path, params, Some(offset.saturating_sub(size))));
+    let prev = (offset > 0).then(|| {
+        page_link(
+            &state.base_url,
+            path,
+            params,
+            Some(offset.saturating_sub(size)),
+        )
+    });
     json!({
         "data": data,
         "links": {
@@ -246,7 +274,10 @@ fn parse_filter(raw: &str, fields: &[&str]) -> Result<Filter, ApiError> {
         }
         values.push(v);
     }
-    Ok(Filter { field: field.to_owned(), values })
+    Ok(Filter {
+        field: field.to_owned(),
+        values,
+    })
 }
 
 /// Parses a '…' or "…" string (backslash escapes), returning it and the rest of the input.
@@ -352,9 +383,11 @@ pub async fn create_list(State(s): S, headers: HeaderMap, body: Bytes) -> ApiRes
     let req: CreateListReq = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("Malformed request body: {e}")).pointer("/data"))?;
     if req.data.ty != "list" {
-        return Err(ApiError::invalid(format!("Expected type \"list\", got \"{}\".", req.data.ty))
-            .pointer("/data/type")
-            .into());
+        return Err(
+            ApiError::invalid(format!("Expected type \"list\", got \"{}\".", req.data.ty))
+                .pointer("/data/type")
+                .into(),
+        );
     }
     let name = req.data.attributes.name.unwrap_or_default();
     if name.trim().is_empty() {
@@ -382,13 +415,21 @@ pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -
         .iter()
         .filter(|l| match &filter {
             None => true,
-            Some(f) if f.field == "name" => f.values.iter().any(|v| *v == l.name),
-            Some(f) => f.values.iter().any(|v| *v == l.id),
+            Some(f) if f.field == "name" => f.values.contains(&l.name),
+            Some(f) => f.values.contains(&l.id),
         })
         .collect();
     let total = matching.len();
-    let data = matching.iter().skip(offset).take(size).map(|l| list_json(&s.base_url, l)).collect();
-    Ok(doc(StatusCode::OK, collection(&s, "/api/lists", &params, data, offset, size, total)))
+    let data = matching
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|l| list_json(&s.base_url, l))
+        .collect();
+    Ok(doc(
+        StatusCode::OK,
+        collection(&s, "/api/lists", &params, data, offset, size, total),
+    ))
 }
 
 pub async fn get_list(State(s): S, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
@@ -501,7 +542,9 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
     let profiles = data.attributes.profiles.data;
     const PROFILES: &str = "/data/attributes/profiles/data";
     if profiles.is_empty() {
-        return Err(ApiError::invalid("At least one profile is required.").pointer(PROFILES).into());
+        return Err(ApiError::invalid("At least one profile is required.")
+            .pointer(PROFILES)
+            .into());
     }
     if profiles.len() > MAX_PROFILES_PER_JOB {
         return Err(ApiError::invalid(format!(
@@ -530,7 +573,10 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
         let p: ProfileIn<'_> = match serde_json::from_str(text) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(ApiError::invalid(format!("Invalid profile: {e}")).pointer(format!("{PROFILES}/{i}")));
+                errors.push(
+                    ApiError::invalid(format!("Invalid profile: {e}"))
+                        .pointer(format!("{PROFILES}/{i}")),
+                );
                 continue;
             }
         };
@@ -555,34 +601,50 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
         let external_id = non_empty(p.attributes.external_id);
         if email.is_none() && phone_number.is_none() && external_id.is_none() {
             errors.push(
-                ApiError::invalid("A profile needs at least one identifier: email, phone_number or external_id.")
-                    .pointer(format!("{PROFILES}/{i}/attributes")),
+                ApiError::invalid(
+                    "A profile needs at least one identifier: email, phone_number or external_id.",
+                )
+                .pointer(format!("{PROFILES}/{i}/attributes")),
             );
             continue;
         }
         if errors.is_empty() {
-            pending.push(PendingProfile { email, phone_number, external_id, raw: text.into() });
+            pending.push(PendingProfile {
+                email,
+                phone_number,
+                external_id,
+                raw: text.into(),
+            });
         }
     }
     if !errors.is_empty() {
         return Err(ApiErrors(errors));
     }
 
-    let rel_lists = data.relationships.and_then(|r| r.lists).map(|l| l.data).unwrap_or_default();
+    let rel_lists = data
+        .relationships
+        .and_then(|r| r.lists)
+        .map(|l| l.data)
+        .unwrap_or_default();
     let mut store = s.store();
     let mut list_idx = Vec::with_capacity(rel_lists.len());
     for (i, rel) in rel_lists.iter().enumerate() {
         if rel.ty != "list" {
-            return Err(ApiError::invalid(format!("Expected type \"list\", got \"{}\".", rel.ty))
-                .pointer(format!("/data/relationships/lists/data/{i}/type"))
-                .into());
+            return Err(
+                ApiError::invalid(format!("Expected type \"list\", got \"{}\".", rel.ty))
+                    .pointer(format!("/data/relationships/lists/data/{i}/type"))
+                    .into(),
+            );
         }
         match store.list_index.get(&rel.id) {
             Some(&idx) => list_idx.push(idx),
             None => {
-                return Err(ApiError::not_found(format!("A list with id {} does not exist.", rel.id))
-                    .pointer(format!("/data/relationships/lists/data/{i}/id"))
-                    .into())
+                return Err(ApiError::not_found(format!(
+                    "A list with id {} does not exist.",
+                    rel.id
+                ))
+                .pointer(format!("/data/relationships/lists/data/{i}/id"))
+                .into())
             }
         }
     }
@@ -612,7 +674,12 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
 
 /// queued → (after `job_processing`) processing → complete. Profiles are upserted in chunks so
 /// that the store lock is held briefly.
-async fn process_job(s: Arc<AppState>, job_id: String, pending: Vec<PendingProfile>, lists: Vec<usize>) {
+async fn process_job(
+    s: Arc<AppState>,
+    job_id: String,
+    pending: Vec<PendingProfile>,
+    lists: Vec<usize>,
+) {
     tokio::time::sleep(s.job_processing).await;
     if let Some(job) = s.store().jobs.get_mut(&job_id) {
         job.status = JobStatus::Processing;
@@ -663,7 +730,11 @@ async fn process_job(s: Arc<AppState>, job_id: String, pending: Vec<PendingProfi
 }
 
 fn job_json(base: &str, job: &JobRec) -> Value {
-    let lists: Vec<Value> = job.list_ids.iter().map(|id| json!({ "type": "list", "id": id })).collect();
+    let lists: Vec<Value> = job
+        .list_ids
+        .iter()
+        .map(|id| json!({ "type": "list", "id": id }))
+        .collect();
     json!({
         "type": "profile-bulk-import-job",
         "id": job.id,
@@ -690,14 +761,22 @@ fn job_json(base: &str, job: &JobRec) -> Value {
     })
 }
 
-pub async fn get_import_job(State(s): S, headers: HeaderMap, Path(job_id): Path<String>) -> ApiResult {
+pub async fn get_import_job(
+    State(s): S,
+    headers: HeaderMap,
+    Path(job_id): Path<String>,
+) -> ApiResult {
     authorize(&s, &headers, &["lists:read", "profiles:read"])?;
     let store = s.store();
-    let job = store
-        .jobs
-        .get(&job_id)
-        .ok_or_else(|| ApiError::not_found(format!("A bulk import job with id {job_id} does not exist.")))?;
-    Ok(doc(StatusCode::OK, json!({ "data": job_json(&s.base_url, job), "links": { "self": format!("{}/api/profile-bulk-import-jobs/{job_id}/", s.base_url) } })))
+    let job = store.jobs.get(&job_id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "A bulk import job with id {job_id} does not exist."
+        ))
+    })?;
+    Ok(doc(
+        StatusCode::OK,
+        json!({ "data": job_json(&s.base_url, job), "links": { "self": format!("{}/api/profile-bulk-import-jobs/{job_id}/", s.base_url) } }),
+    ))
 }
 
 pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Params) -> ApiResult {
@@ -708,7 +787,11 @@ pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Par
         Some((_, f)) => Some(parse_filter(f, &["status"])?),
         None => None,
     };
-    let descending = match params.iter().find(|(k, _)| k == "sort").map(|(_, v)| v.as_str()) {
+    let descending = match params
+        .iter()
+        .find(|(k, _)| k == "sort")
+        .map(|(_, v)| v.as_str())
+    {
         None | Some("created_at") => false,
         Some("-created_at") => true,
         Some(other) => {
@@ -724,16 +807,33 @@ pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Par
         .job_order
         .iter()
         .filter_map(|id| store.jobs.get(id))
-        .filter(|j| filter.as_ref().is_none_or(|f| f.values.iter().any(|v| v == j.status.as_str())))
+        .filter(|j| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.values.iter().any(|v| v == j.status.as_str()))
+        })
         .collect();
     if descending {
         jobs.reverse();
     }
     let total = jobs.len();
-    let data = jobs.iter().skip(offset).take(size).map(|j| job_json(&s.base_url, j)).collect();
+    let data = jobs
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|j| job_json(&s.base_url, j))
+        .collect();
     Ok(doc(
         StatusCode::OK,
-        collection(&s, "/api/profile-bulk-import-jobs", &params, data, offset, size, total),
+        collection(
+            &s,
+            "/api/profile-bulk-import-jobs",
+            &params,
+            data,
+            offset,
+            size,
+            total,
+        ),
     ))
 }
 
@@ -747,10 +847,9 @@ pub async fn get_import_errors(
     reject_unknown_params(&params, &["page[size]", "page[cursor]"])?;
     let (size, offset) = paging(&params, 20, 100)?;
     let store = s.store();
-    let job = store
-        .jobs
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found(format!("A bulk import job with id {id} does not exist.")))?;
+    let job = store.jobs.get(&id).ok_or_else(|| {
+        ApiError::not_found(format!("A bulk import job with id {id} does not exist."))
+    })?;
     let data = job
         .errors
         .iter()
@@ -773,7 +872,10 @@ pub async fn get_import_errors(
         })
         .collect();
     let path = format!("/api/profile-bulk-import-jobs/{id}/import-errors");
-    Ok(doc(StatusCode::OK, collection(&s, &path, &params, data, offset, size, job.errors.len())))
+    Ok(doc(
+        StatusCode::OK,
+        collection(&s, &path, &params, data, offset, size, job.errors.len()),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,12 +53,18 @@ pub struct SandboxKey {
 impl SandboxKey {
     /// A key with every scope.
     pub fn full(key: impl Into<String>) -> Self {
-        SandboxKey { key: key.into(), scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect() }
+        SandboxKey {
+            key: key.into(),
+            scopes: ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     /// A key with the given scopes only.
     pub fn with_scopes(key: impl Into<String>, scopes: &[&str]) -> Self {
-        SandboxKey { key: key.into(), scopes: scopes.iter().map(|s| s.to_string()).collect() }
+        SandboxKey {
+            key: key.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
     }
 }
 
@@ -86,7 +92,10 @@ impl SandboxConfig {
     /// A config with one freshly generated full-access key (`pk_` + 34 alphanumerics).
     pub fn with_demo_key() -> (Self, String) {
         let key = generate_key();
-        let config = SandboxConfig { keys: vec![SandboxKey::full(key.clone())], ..Default::default() };
+        let config = SandboxConfig {
+            keys: vec![SandboxKey::full(key.clone())],
+            ..Default::default()
+        };
         (config, key)
     }
 }
@@ -165,7 +174,11 @@ impl Sandbox {
                 tracing::error!(error = %e, "sandbox server stopped");
             }
         });
-        Ok(Sandbox { state, shutdown: tx, task })
+        Ok(Sandbox {
+            state,
+            shutdown: tx,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -181,6 +194,11 @@ impl Sandbox {
     /// Creates a list directly (test and demo helper); returns its id.
     pub fn create_list(&self, name: &str) -> String {
         self.state.store().create_list(name).id.clone()
+    }
+
+    /// Makes sure a list with this id exists (the demo restores its list after a restart).
+    pub fn ensure_list(&self, id: &str, name: &str) {
+        self.state.store().ensure_list(id, name);
     }
 
     /// How many requests a route has received, e.g. `"POST /api/profile-bulk-import-jobs"`
@@ -206,13 +224,22 @@ fn router(state: Arc<AppState>) -> Router {
             "/api/profile-bulk-import-jobs",
             get(h::get_import_jobs).post(h::create_import_job),
         )
-        .route("/api/profile-bulk-import-jobs/{job_id}", get(h::get_import_job))
-        .route("/api/profile-bulk-import-jobs/{id}/import-errors", get(h::get_import_errors))
+        .route(
+            "/api/profile-bulk-import-jobs/{job_id}",
+            get(h::get_import_job),
+        )
+        .route(
+            "/api/profile-bulk-import-jobs/{id}/import-errors",
+            get(h::get_import_errors),
+        )
         .route("/__sandbox/lists/{id}/members", get(h::sandbox_members))
         .route("/__sandbox/stats", get(h::sandbox_stats))
         .fallback(h::not_found)
         .method_not_allowed_fallback(h::method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         // Bodies over the 5 MB limit must still be read so that the handler can answer with a
         // JSON:API 413; beyond 4x the limit axum cuts the connection short with its own 413.
         .layer(axum::extract::DefaultBodyLimit::max(4 * MAX_JOB_BYTES))

@@ -12,7 +12,10 @@ use clap::Parser;
 use segport_sandbox::{generate_key, Sandbox, SandboxConfig, SandboxKey};
 
 #[derive(Parser)]
-#[command(name = "segport-sandbox", about = "A local imitation of Klaviyo's API (revision 2026-07-15)")]
+#[command(
+    name = "segport-sandbox",
+    about = "A local imitation of Klaviyo's API (revision 2026-07-15)"
+)]
 struct Args {
     /// Port to listen on (127.0.0.1); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
@@ -33,7 +36,12 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let demo_key = args.keys.is_empty().then(generate_key);
-    let keys = args.keys.iter().chain(demo_key.iter()).map(|k| SandboxKey::full(k.clone())).collect();
+    let keys = args
+        .keys
+        .iter()
+        .chain(demo_key.iter())
+        .map(|k| SandboxKey::full(k.clone()))
+        .collect();
     let config = SandboxConfig {
         keys,
         job_processing: Duration::from_millis(args.job_processing_ms),

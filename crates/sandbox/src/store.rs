@@ -25,7 +25,11 @@ pub fn ulid_like() -> String {
 
 /// Random alphanumeric string of `n` characters.
 pub fn alnum(n: usize) -> String {
-    rand::rng().sample_iter(Alphanumeric).take(n).map(char::from).collect()
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 /// Timestamp in the format Klaviyo uses: `2022-11-08T00:00:00.000000+00:00`.
@@ -119,6 +123,18 @@ impl Store {
         while self.list_index.contains_key(&id) {
             id = alnum(6);
         }
+        self.insert_list(id, name)
+    }
+
+    /// A list with a given id (the demo restores its list after a restart); existing ids are kept.
+    pub fn ensure_list(&mut self, id: &str, name: &str) -> &ListRec {
+        match self.list_index.get(id) {
+            Some(&i) => &self.lists[i],
+            None => self.insert_list(id.to_owned(), name),
+        }
+    }
+
+    fn insert_list(&mut self, id: String, name: &str) -> &ListRec {
         let ts = now_ts();
         self.list_index.insert(id.clone(), self.lists.len());
         self.lists.push(ListRec {
@@ -141,7 +157,12 @@ impl Store {
         let mut emails: Vec<String> = list
             .members
             .iter()
-            .filter_map(|&i| self.profiles[i as usize].email.as_deref().map(str::to_owned))
+            .filter_map(|&i| {
+                self.profiles[i as usize]
+                    .email
+                    .as_deref()
+                    .map(str::to_owned)
+            })
             .collect();
         emails.sort();
         Some(emails)
@@ -154,7 +175,11 @@ impl Store {
         let existing = email_key
             .as_deref()
             .and_then(|k| self.by_email.get(k))
-            .or_else(|| p.external_id.as_deref().and_then(|k| self.by_external_id.get(k)))
+            .or_else(|| {
+                p.external_id
+                    .as_deref()
+                    .and_then(|k| self.by_external_id.get(k))
+            })
             .or_else(|| p.phone_number.as_deref().and_then(|k| self.by_phone.get(k)))
             .copied();
         let idx = match existing {
@@ -168,7 +193,11 @@ impl Store {
             }
             None => {
                 let idx = self.profiles.len() as u32;
-                self.profiles.push(ProfileRec { id: ulid_like(), email: p.email, raw: p.raw });
+                self.profiles.push(ProfileRec {
+                    id: ulid_like(),
+                    email: p.email,
+                    raw: p.raw,
+                });
                 idx
             }
         };

@@ -27,7 +27,7 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
   const [saving, setSaving] = useState(false);
 
   const isNew = existing === null;
-  const advancedOpen = (existing?.baseUrl ?? DEFAULT_BASE_URL) !== DEFAULT_BASE_URL;
+  const customBaseUrl = existing && existing.baseUrl !== DEFAULT_BASE_URL ? existing.baseUrl : null;
   const missing: string[] = [];
   if (!name.trim()) missing.push("a name");
   if (isNew && !apiKey.trim()) missing.push("an API key");
@@ -95,8 +95,10 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
         </p>
       </div>
 
-      <details className="advanced" open={advancedOpen}>
-        <summary>Advanced</summary>
+      <details className="advanced">
+        <summary data-testid="conn-advanced">
+          Advanced{customBaseUrl ? <span className="muted"> · base URL {customBaseUrl}</span> : null}
+        </summary>
         <div className="field">
           <label htmlFor={`${id}-base`}>Base URL</label>
           <input

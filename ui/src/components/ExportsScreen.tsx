@@ -22,7 +22,9 @@ function runBlocker(item: ExportView, connections: ConnectionView[] | null): str
   const connection = connections?.find((c) => c.id === item.connectionId);
   if (connections && !connection) return "Its connection was removed: edit the export and choose another.";
   if (connection && !connection.usable) {
-    return `Connection “${connection.name}” is not usable yet: record consent for it in Connections.`;
+    return connection.consent === null
+      ? `Connection “${connection.name}” is not usable yet: record consent for it in Connections.`
+      : `Connection “${connection.name}” is for admins only: ask an admin to share it with contributors.`;
   }
   return null;
 }

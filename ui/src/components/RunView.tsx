@@ -54,7 +54,7 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
           >
             {running ? PHASE_LABEL[last?.phase ?? "starting"] : PHASE_LABEL.finished}
           </p>
-          {running && <span className="muted">{formatDuration(elapsed)}</span>}
+          {running && <span className="muted">{Math.floor(elapsed / 1000)} s</span>}
         </div>
         {running ? (
           <progress aria-label="Export progress" />

@@ -1,0 +1,187 @@
+//! The engine against the sandbox over real HTTP.
+
+mod common;
+
+use common::*;
+use segport_core::engine::EventSink;
+use segport_core::model::*;
+use segport_core::sample;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+fn recorder() -> (EventSink, Arc<Mutex<Vec<RunEvent>>>) {
+    let events = Arc::new(Mutex::new(vec![]));
+    let e2 = events.clone();
+    (Arc::new(move |ev: &RunEvent| e2.lock().unwrap().push(ev.clone())), events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_50k_rows_list_equals_exactly_the_valid_rows_and_each_bad_row_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let csv = dir.path().join("customers.csv");
+    let stats = sample::write_customers_csv(&csv, 50_000, 300, 7).unwrap();
+    assert!(stats.invalid_lines.len() > 50, "the sample must contain bad rows");
+
+    let conn = ws
+        .save_connection(connection_input("Sandbox", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let list_id = sb.create_list("Customers");
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "All customers".into(),
+            connection_id: conn.id.clone(),
+            csv_path: csv.to_string_lossy().into(),
+            list_id: list_id.clone(),
+            email_column: "email".into(),
+        })
+        .unwrap();
+    // Saving does not run it.
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0);
+    assert!(ws.runs(Some(&export.id)).unwrap().is_empty());
+
+    let (sink, events) = recorder();
+    let summary = ws
+        .run_export(&export.id, RunTrigger::Manual, CancellationToken::new(), sink)
+        .await
+        .unwrap();
+
+    let mut expected = stats.valid_emails.clone();
+    expected.sort();
+    assert_eq!(sb.list_members(&list_id), expected);
+
+    let run = &summary.run;
+    assert_eq!(run.status, RunStatus::Partial);
+    assert_eq!(run.counts.read, 50_000);
+    assert_eq!(run.counts.sent, expected.len() as u64);
+    assert_eq!(run.counts.imported, expected.len() as u64);
+    assert_eq!(run.counts.rejected, stats.invalid_lines.len() as u64);
+    assert_eq!(summary.rejects_total, stats.invalid_lines.len() as u64);
+    // Every bad row is reported with its line and a reason.
+    let (rejects, _) = ws.store.rejects(&run.id, usize::MAX).unwrap();
+    let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
+    assert_eq!(lines, stats.invalid_lines);
+    assert!(rejects.iter().all(|r| r.reason.contains("email")));
+    // At most 10,000 profiles per job: 50,000 rows need at least five jobs.
+    assert!(sb.request_count("POST /api/profile-bulk-import-jobs") >= 5);
+
+    // Progress reached the sink and ended on a final event with the same counts.
+    let events = events.lock().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.phase, RunPhase::Finished);
+    assert_eq!(last.counts, run.counts);
+    assert!(events.iter().all(|e| e.run_id == run.id));
+    // The run is in the history with who ran it.
+    let history = ws.runs(None).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].who, ws.operator().unwrap().name);
+    assert_eq!(history[0].counts, run.counts);
+}
+
+#[tokio::test]
+async fn missing_email_column_fails_the_run_with_an_actionable_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "email,name\na@example.com,A\n").unwrap();
+    let conn = ws
+        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "E".into(),
+            connection_id: conn.id,
+            csv_path: csv.to_string_lossy().into(),
+            list_id: sb.create_list("L"),
+            email_column: "email".into(),
+        })
+        .unwrap();
+    // The file changes after the export was saved: the column is gone.
+    std::fs::write(&csv, "mail,name\na@example.com,A\n").unwrap();
+    let (sink, _) = recorder();
+    let err = ws
+        .run_export(&export.id, RunTrigger::Manual, CancellationToken::new(), sink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "source.missing_column");
+    assert!(err.to_string().contains("mail, name"));
+    let runs = ws.runs(None).unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(runs[0].error.as_deref().unwrap().contains("email"));
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0);
+}
+
+#[tokio::test]
+async fn rejected_key_and_unreachable_host_have_clear_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let bad = ws
+        .save_connection(connection_input(
+            "Wrong key",
+            &sb.base_url(),
+            Some("pk_thiskeyisnotknowntothesandbox0000"),
+        ))
+        .unwrap();
+    let err = ws.verify_connection(&bad.id).await.unwrap_err();
+    assert_eq!(err.code(), "klaviyo.key_rejected");
+
+    let good = ws
+        .save_connection(connection_input("Right key", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let v = ws.verify_connection(&good.id).await.unwrap();
+    assert_eq!(v.verified.unwrap().account_name, "Segport Sandbox");
+
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = ws
+        .save_connection(connection_input(
+            "Nowhere",
+            &format!("http://127.0.0.1:{port}"),
+            Some(KEY),
+        ))
+        .unwrap();
+    let err = ws.verify_connection(&gone.id).await.unwrap_err();
+    assert_eq!(err.code(), "klaviyo.unreachable");
+    assert!(err.to_string().contains("base URL"), "{err}");
+    assert!(!err.to_string().contains(KEY));
+}
+
+#[tokio::test]
+async fn cancel_stops_the_run_and_records_it_as_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let csv = dir.path().join("big.csv");
+    sample::write_customers_csv(&csv, 60_000, 0, 3).unwrap();
+    let conn = ws
+        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "E".into(),
+            connection_id: conn.id,
+            csv_path: csv.to_string_lossy().into(),
+            list_id: sb.create_list("L"),
+            email_column: "email".into(),
+        })
+        .unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let (sink, _) = recorder();
+    let summary = ws
+        .run_export(&export.id, RunTrigger::Manual, cancel, sink)
+        .await
+        .unwrap();
+    assert_eq!(summary.run.status, RunStatus::Cancelled);
+    assert!(summary.run.counts.read < 60_000);
+}

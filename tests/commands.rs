@@ -1,0 +1,159 @@
+//! The app's commands driven as the web view drives them (tauri::test's mock runtime), against
+//! a real SQLite file, keyring's mock keychain and the sandbox over real HTTP.
+
+use segport_core::secrets::{use_mock_keychain, KeyringStore};
+use segport_lib::AppState;
+use segport_sandbox::{Sandbox, SandboxConfig, SandboxKey};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+const KEY: &str = "pk_commandtestkey_needle_000000000000";
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    use_mock_keychain();
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(dir.path(), Arc::new(KeyringStore::new()));
+    let app = segport_lib::setup(mock_builder(), state)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    App {
+        _app: app,
+        window,
+        _dir: dir,
+    }
+}
+
+/// Invoke a command; Ok(json) or Err(json of the `{code, message}` error).
+fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
+    let res = tauri::test::get_ipc_response(
+        &app.window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    );
+    let out = res.map(|b| b.deserialize::<Value>().unwrap());
+    // Whatever a command answers, the key never reaches the web view.
+    let text = match &out {
+        Ok(v) | Err(v) => v.to_string(),
+    };
+    assert!(!text.contains(KEY), "{cmd} leaked the key: {text}");
+    out
+}
+
+async fn sandbox() -> Sandbox {
+    Sandbox::start(
+        SandboxConfig {
+            keys: vec![SandboxKey::full(KEY)],
+            job_processing: std::time::Duration::from_millis(30),
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+fn connection(base_url: &str, key: Option<&str>, consent: bool) -> Value {
+    json!({"input": {"id": null, "name": "Sandbox", "baseUrl": base_url, "usableBy": "admins",
+        "apiKey": key, "consent": consent, "exportUser": null}})
+}
+
+#[test]
+fn app_info_offers_the_demo_when_nothing_is_configured() {
+    let app = app();
+    let info = invoke(&app, "app_info", json!({})).unwrap();
+    assert_eq!(info["demoAvailable"], true);
+    assert_eq!(info["role"], "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_is_saved_verified_and_reports_only_that_a_key_is_stored() {
+    let app = app();
+    let sb = sandbox().await;
+    let err = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), false)).unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+    assert!(err["message"].as_str().unwrap().contains("I agree"));
+
+    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), true)).unwrap();
+    assert_eq!(c["keyStored"], true);
+    assert!(c["consent"]["by"].as_str().is_some());
+    assert_eq!(c["usable"], true);
+
+    let id = c["id"].as_str().unwrap().to_string();
+    let app2 = &app;
+    let v = tokio::task::block_in_place(|| invoke(app2, "verify_connection", json!({"id": id}))).unwrap();
+    assert_eq!(v["verified"]["accountName"], "Segport Sandbox");
+
+    let list = invoke(&app, "list_connections", json!({})).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    invoke(&app, "delete_connection", json!({"id": id})).unwrap();
+    assert!(invoke(&app, "list_connections", json!({})).unwrap().as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_key_gets_a_clear_message() {
+    let app = app();
+    let sb = sandbox().await;
+    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some("pk_notthesandboxkey000000000"), true)).unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    let err = tokio::task::block_in_place(|| invoke(&app, "verify_connection", json!({"id": id}))).unwrap_err();
+    assert_eq!(err["code"], "klaviyo.key_rejected");
+    assert!(err["message"].as_str().unwrap().contains("key"));
+}
+
+#[test]
+fn paths_the_user_did_not_pick_are_refused() {
+    let app = app();
+    let err = invoke(&app, "inspect_csv", json!({"path": "/etc/passwd"})).unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_does_not_run_and_run_export_records_the_run() {
+    let app = app();
+    let sb = sandbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "Email,Name\nada@example.com,Ada\nbroken,Bob\ngrace@example.com,Grace\n").unwrap();
+    std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
+    let picked = tokio::task::block_in_place(|| invoke(&app, "pick_csv", json!({}))).unwrap();
+    assert_eq!(picked["suggestedEmailColumn"], "Email");
+
+    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), true)).unwrap();
+    let list_id = sb.create_list("L");
+    let e = invoke(&app, "save_export", json!({"input": {"id": null, "name": "E", "connectionId": c["id"],
+        "csvPath": csv.to_string_lossy(), "listId": list_id, "emailColumn": "Email"}})).unwrap();
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0, "save must not run");
+    assert!(e["lastRun"].is_null());
+
+    let id = e["id"].as_str().unwrap().to_string();
+    let summary = tokio::task::block_in_place(|| {
+        invoke(&app, "run_export", json!({"exportId": id, "onEvent": "__CHANNEL__:7"}))
+    })
+    .unwrap();
+    assert_eq!(summary["run"]["status"], "partial");
+    assert_eq!(summary["run"]["counts"]["imported"], 2);
+    assert_eq!(summary["rejects"][0]["line"], 3);
+    assert_eq!(sb.list_members(&list_id), vec!["ada@example.com", "grace@example.com"]);
+    let runs = invoke(&app, "list_runs", json!({"exportId": null})).unwrap();
+    assert_eq!(runs[0]["trigger"], "manual");
+}
