@@ -89,33 +89,54 @@ fn app_info_offers_the_demo_when_nothing_is_configured() {
 async fn connection_is_saved_verified_and_reports_only_that_a_key_is_stored() {
     let app = app();
     let sb = sandbox().await;
-    let err = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), false)).unwrap_err();
+    let err = invoke(
+        &app,
+        "save_connection",
+        connection(&sb.base_url(), Some(KEY), false),
+    )
+    .unwrap_err();
     assert_eq!(err["code"], "invalid_input");
     assert!(err["message"].as_str().unwrap().contains("I agree"));
 
-    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), true)).unwrap();
+    let c = invoke(
+        &app,
+        "save_connection",
+        connection(&sb.base_url(), Some(KEY), true),
+    )
+    .unwrap();
     assert_eq!(c["keyStored"], true);
     assert!(c["consent"]["by"].as_str().is_some());
     assert_eq!(c["usable"], true);
 
     let id = c["id"].as_str().unwrap().to_string();
     let app2 = &app;
-    let v = tokio::task::block_in_place(|| invoke(app2, "verify_connection", json!({"id": id}))).unwrap();
+    let v = tokio::task::block_in_place(|| invoke(app2, "verify_connection", json!({"id": id})))
+        .unwrap();
     assert_eq!(v["verified"]["accountName"], "Segport Sandbox");
 
     let list = invoke(&app, "list_connections", json!({})).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     invoke(&app, "delete_connection", json!({"id": id})).unwrap();
-    assert!(invoke(&app, "list_connections", json!({})).unwrap().as_array().unwrap().is_empty());
+    assert!(invoke(&app, "list_connections", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_key_gets_a_clear_message() {
     let app = app();
     let sb = sandbox().await;
-    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some("pk_notthesandboxkey000000000"), true)).unwrap();
+    let c = invoke(
+        &app,
+        "save_connection",
+        connection(&sb.base_url(), Some("pk_notthesandboxkey000000000"), true),
+    )
+    .unwrap();
     let id = c["id"].as_str().unwrap().to_string();
-    let err = tokio::task::block_in_place(|| invoke(&app, "verify_connection", json!({"id": id}))).unwrap_err();
+    let err = tokio::task::block_in_place(|| invoke(&app, "verify_connection", json!({"id": id})))
+        .unwrap_err();
     assert_eq!(err["code"], "klaviyo.key_rejected");
     assert!(err["message"].as_str().unwrap().contains("key"));
 }
@@ -133,27 +154,52 @@ async fn save_does_not_run_and_run_export_records_the_run() {
     let sb = sandbox().await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("c.csv");
-    std::fs::write(&csv, "Email,Name\nada@example.com,Ada\nbroken,Bob\ngrace@example.com,Grace\n").unwrap();
+    std::fs::write(
+        &csv,
+        "Email,Name\nada@example.com,Ada\nbroken,Bob\ngrace@example.com,Grace\n",
+    )
+    .unwrap();
     std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
     let picked = tokio::task::block_in_place(|| invoke(&app, "pick_csv", json!({}))).unwrap();
     assert_eq!(picked["suggestedEmailColumn"], "Email");
 
-    let c = invoke(&app, "save_connection", connection(&sb.base_url(), Some(KEY), true)).unwrap();
+    let c = invoke(
+        &app,
+        "save_connection",
+        connection(&sb.base_url(), Some(KEY), true),
+    )
+    .unwrap();
     let list_id = sb.create_list("L");
-    let e = invoke(&app, "save_export", json!({"input": {"id": null, "name": "E", "connectionId": c["id"],
-        "csvPath": csv.to_string_lossy(), "listId": list_id, "emailColumn": "Email"}})).unwrap();
-    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0, "save must not run");
+    let e = invoke(
+        &app,
+        "save_export",
+        json!({"input": {"id": null, "name": "E", "connectionId": c["id"],
+        "csvPath": csv.to_string_lossy(), "listId": list_id, "emailColumn": "Email"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        sb.request_count("POST /api/profile-bulk-import-jobs"),
+        0,
+        "save must not run"
+    );
     assert!(e["lastRun"].is_null());
 
     let id = e["id"].as_str().unwrap().to_string();
     let summary = tokio::task::block_in_place(|| {
-        invoke(&app, "run_export", json!({"exportId": id, "onEvent": "__CHANNEL__:7"}))
+        invoke(
+            &app,
+            "run_export",
+            json!({"exportId": id, "onEvent": "__CHANNEL__:7"}),
+        )
     })
     .unwrap();
     assert_eq!(summary["run"]["status"], "partial");
     assert_eq!(summary["run"]["counts"]["imported"], 2);
     assert_eq!(summary["rejects"][0]["line"], 3);
-    assert_eq!(sb.list_members(&list_id), vec!["ada@example.com", "grace@example.com"]);
+    assert_eq!(
+        sb.list_members(&list_id),
+        vec!["ada@example.com", "grace@example.com"]
+    );
     let runs = invoke(&app, "list_runs", json!({"exportId": null})).unwrap();
     assert_eq!(runs[0]["trigger"], "manual");
 }

@@ -27,10 +27,14 @@ async fn start_sandbox(key: &str, port: u16) -> Result<Sandbox, ErrorPayload> {
     let try_port = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
     match Sandbox::start(config.clone(), try_port(port)).await {
         Ok(s) => Ok(s),
-        Err(_) if port != 0 => Sandbox::start(config, try_port(0)).await.map_err(|e| ErrorPayload {
-            code: "demo.sandbox_failed".into(),
-            message: format!("The demo sandbox could not start: {e}"),
-        }),
+        Err(_) if port != 0 => {
+            Sandbox::start(config, try_port(0))
+                .await
+                .map_err(|e| ErrorPayload {
+                    code: "demo.sandbox_failed".into(),
+                    message: format!("The demo sandbox could not start: {e}"),
+                })
+        }
         Err(e) => Err(ErrorPayload {
             code: "demo.sandbox_failed".into(),
             message: format!("The demo sandbox could not start: {e}"),
@@ -48,16 +52,24 @@ pub async fn start(state: &AppState) -> Result<DemoInfo, ErrorPayload> {
     std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
     let csv = dir.join("customers.csv");
     let csv2 = csv.clone();
-    tokio::task::spawn_blocking(move || sample::write_customers_csv(&csv2, DEMO_ROWS, 400, DEMO_SEED))
-        .await
-        .map_err(|e| ErrorPayload {
-            code: "demo.failed".into(),
-            message: e.to_string(),
-        })?
-        .map_err(|e| io_err(&csv, e))?;
+    tokio::task::spawn_blocking(move || {
+        sample::write_customers_csv(&csv2, DEMO_ROWS, 400, DEMO_SEED)
+    })
+    .await
+    .map_err(|e| ErrorPayload {
+        code: "demo.failed".into(),
+        message: e.to_string(),
+    })?
+    .map_err(|e| io_err(&csv, e))?;
     let list_id = sandbox.create_list(DEMO_LIST_NAME);
     let info = ws
-        .create_demo(&sandbox.base_url(), &ApiKey::new(key), &list_id, &csv, DEMO_ROWS)
+        .create_demo(
+            &sandbox.base_url(),
+            &ApiKey::new(key),
+            &list_id,
+            &csv,
+            DEMO_ROWS,
+        )
         .map_err(|e| ErrorPayload::from(&e))?;
     ws.store
         .set_setting(DEMO_CONNECTION, &info.connection_id)

@@ -23,7 +23,11 @@ mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "segport-cli", version, about = "Export customer segments to Klaviyo lists, headless")]
+#[command(
+    name = "segport-cli",
+    version,
+    about = "Export customer segments to Klaviyo lists, headless"
+)]
 struct Cli {
     /// Data folder (default: the OS app-data folder the desktop app uses).
     #[arg(long, global = true, env = "SEGPORT_DATA_DIR")]
@@ -76,7 +80,9 @@ enum ConnectionCmd {
 #[derive(Subcommand)]
 enum ExportCmd {
     List,
-    Show { name: String },
+    Show {
+        name: String,
+    },
     /// Run an export now.
     Run {
         name: String,
@@ -144,7 +150,9 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
         Cmd::Config(ConfigCmd::Export { file }) => {
             let text = config::export(&ws)?;
             match file {
-                Some(f) => std::fs::write(&f, text).map_err(|source| CoreError::Io { path: f, source })?,
+                Some(f) => {
+                    std::fs::write(&f, text).map_err(|source| CoreError::Io { path: f, source })?
+                }
                 None => print!("{text}"),
             }
         }
@@ -155,7 +163,9 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     c.name,
                     c.base_url,
                     if c.key_stored { "stored" } else { "missing" },
-                    c.consent.map(|c| format!("{} at {}", c.by, c.at)).unwrap_or_else(|| "not recorded".into()),
+                    c.consent
+                        .map(|c| format!("{} at {}", c.by, c.at))
+                        .unwrap_or_else(|| "not recorded".into()),
                     c.usable_by.as_str()
                 );
             }
@@ -167,7 +177,10 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             let mut key = String::new();
             std::io::stdin()
                 .read_to_string(&mut key)
-                .map_err(|source| CoreError::Io { path: "<stdin>".into(), source })?;
+                .map_err(|source| CoreError::Io {
+                    path: "<stdin>".into(),
+                    source,
+                })?;
             ws.set_key(&name, &key)?;
             println!("key stored in the OS keychain for \"{name}\"");
         }
@@ -185,7 +198,10 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             let conn = ws.connection_named(&name)?;
             let v = ws.verify_connection(&conn.id).await?;
             if let Some(acc) = v.verified {
-                println!("connected to \"{}\" (account {})", acc.account_name, acc.account_id);
+                println!(
+                    "connected to \"{}\" (account {})",
+                    acc.account_name, acc.account_id
+                );
             }
         }
         Cmd::Export(ExportCmd::List) => {
@@ -203,10 +219,16 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             println!("name: {}", e.name);
             println!("list: {}", e.list_id);
             if let Some(v) = view {
-                println!("connection: {}", v.connection_name.unwrap_or_else(|| "(none)".into()));
+                println!(
+                    "connection: {}",
+                    v.connection_name.unwrap_or_else(|| "(none)".into())
+                );
                 println!("file: {}", v.csv_path);
             }
-            println!("mapping: {}", serde_json::to_string(&e.mapping).unwrap_or_default());
+            println!(
+                "mapping: {}",
+                serde_json::to_string(&e.mapping).unwrap_or_default()
+            );
         }
         Cmd::Export(ExportCmd::Run { name, json }) => return run_export(&ws, &name, json).await,
         Cmd::Runs(RunsCmd::List { export }) => {
@@ -217,24 +239,42 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             for r in ws.runs(export_id.as_deref())? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\tread {} sent {} imported {} rejected {}",
-                    r.id, r.export_name, r.status.as_str(), r.trigger.as_str(), r.started_at,
-                    r.counts.read, r.counts.sent, r.counts.imported, r.counts.rejected
+                    r.id,
+                    r.export_name,
+                    r.status.as_str(),
+                    r.trigger.as_str(),
+                    r.started_at,
+                    r.counts.read,
+                    r.counts.sent,
+                    r.counts.imported,
+                    r.counts.rejected
                 );
             }
         }
         Cmd::Runs(RunsCmd::Show { run_id, rejects }) => {
             let s = ws.run_summary(&run_id)?;
-            println!("{}", serde_json::to_string_pretty(&s.run).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s.run).unwrap_or_default()
+            );
             if let Some(out) = rejects {
                 let (rows, _) = ws.store.rejects(&run_id, usize::MAX)?;
-                let mut w = csv::Writer::from_path(&out).map_err(|e| CoreError::Config(e.to_string()))?;
+                let mut w =
+                    csv::Writer::from_path(&out).map_err(|e| CoreError::Config(e.to_string()))?;
                 let _ = w.write_record(["line", "identifier", "reason"]);
                 for r in rows {
                     w.write_record([r.line.to_string(), r.identifier, r.reason])
                         .map_err(|e| CoreError::Config(e.to_string()))?;
                 }
-                w.flush().map_err(|source| CoreError::Io { path: out.clone(), source })?;
-                println!("{} rejected row(s) written to {}", s.rejects_total, out.display());
+                w.flush().map_err(|source| CoreError::Io {
+                    path: out.clone(),
+                    source,
+                })?;
+                println!(
+                    "{} rejected row(s) written to {}",
+                    s.rejects_total,
+                    out.display()
+                );
             }
         }
     }
@@ -296,7 +336,9 @@ async fn run_export(ws: &Workspace, name: &str, json: bool) -> Result<u8, CoreEr
             }
         })
     };
-    let result = ws.run_export(&export.id, RunTrigger::Cli, cancel, sink).await;
+    let result = ws
+        .run_export(&export.id, RunTrigger::Cli, cancel, sink)
+        .await;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -324,13 +366,23 @@ async fn run_export(ws: &Workspace, name: &str, json: bool) -> Result<u8, CoreEr
         let c = &run.counts;
         println!(
             "{}: read {} · sent {} · imported {} · rejected {} · failed in Klaviyo {} (run {})",
-            run.status.as_str(), c.read, c.sent, c.imported, c.rejected, c.failed_in_klaviyo, run.id
+            run.status.as_str(),
+            c.read,
+            c.sent,
+            c.imported,
+            c.rejected,
+            c.failed_in_klaviyo,
+            run.id
         );
         for r in summary.rejects.iter().take(10) {
             println!("  line {}: {} — {}", r.line, r.identifier, r.reason);
         }
         if summary.rejects_total > 10 {
-            println!("  … {} more (segport-cli runs show {} --rejects FILE.csv)", summary.rejects_total - 10, run.id);
+            println!(
+                "  … {} more (segport-cli runs show {} --rejects FILE.csv)",
+                summary.rejects_total - 10,
+                run.id
+            );
         }
         if let Some(e) = &run.error {
             eprintln!("error: {e}");

@@ -77,7 +77,13 @@ pub struct ImportReport {
     pub exports: usize,
 }
 
-fn err(file: &Path, table: &str, index: usize, field: &str, msg: impl std::fmt::Display) -> CoreError {
+fn err(
+    file: &Path,
+    table: &str,
+    index: usize,
+    field: &str,
+    msg: impl std::fmt::Display,
+) -> CoreError {
     CoreError::Config(format!(
         "{}: [[{table}]] #{} field `{field}`: {msg}",
         file.display(),
@@ -104,14 +110,26 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
     let s = &ws.store;
 
     // Resolve against what exists, then write it all in one transaction.
-    let mut conns: HashMap<String, Connection> =
-        s.connections()?.into_iter().map(|c| (c.name.clone(), c)).collect();
-    let mut sources: HashMap<String, Source> =
-        s.sources()?.into_iter().map(|x| (x.name.clone(), x)).collect();
-    let mut segments: HashMap<String, Segment> =
-        s.segments()?.into_iter().map(|x| (x.name.clone(), x)).collect();
-    let exports: HashMap<String, Export> =
-        s.exports()?.into_iter().map(|x| (x.name.clone(), x)).collect();
+    let mut conns: HashMap<String, Connection> = s
+        .connections()?
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
+    let mut sources: HashMap<String, Source> = s
+        .sources()?
+        .into_iter()
+        .map(|x| (x.name.clone(), x))
+        .collect();
+    let mut segments: HashMap<String, Segment> = s
+        .segments()?
+        .into_iter()
+        .map(|x| (x.name.clone(), x))
+        .collect();
+    let exports: HashMap<String, Export> = s
+        .exports()?
+        .into_iter()
+        .map(|x| (x.name.clone(), x))
+        .collect();
 
     let mut out_conns = vec![];
     for (i, c) in cfg.connections.iter().enumerate() {
@@ -123,7 +141,13 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
             .clone()
             .unwrap_or_else(|| DEFAULT_BASE_URL.into());
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(err(file, "connection", i, "base_url", format!("\"{base_url}\" is not an http(s) address")));
+            return Err(err(
+                file,
+                "connection",
+                i,
+                "base_url",
+                format!("\"{base_url}\" is not an http(s) address"),
+            ));
         }
         let mut conn = conns.get(&c.name).cloned().unwrap_or(Connection {
             id: new_id(),
@@ -166,9 +190,15 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
 
     let mut out_segments = vec![];
     for (i, seg) in cfg.segments.iter().enumerate() {
-        let source = sources
-            .get(&seg.source)
-            .ok_or_else(|| err(file, "segment", i, "source", format!("no source named \"{}\"", seg.source)))?;
+        let source = sources.get(&seg.source).ok_or_else(|| {
+            err(
+                file,
+                "segment",
+                i,
+                "source",
+                format!("no source named \"{}\"", seg.source),
+            )
+        })?;
         if seg.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
             return Err(err(file, "segment", i, "filter", "segment filters are not supported by this version yet; remove `filter` to export every row"));
         }
@@ -185,20 +215,50 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
 
     let mut out_exports = vec![];
     for (i, e) in cfg.exports.iter().enumerate() {
-        let segment = segments
-            .get(&e.segment)
-            .ok_or_else(|| err(file, "export", i, "segment", format!("no segment named \"{}\"", e.segment)))?;
-        let conn = conns
-            .get(&e.connection)
-            .ok_or_else(|| err(file, "export", i, "connection", format!("no connection named \"{}\"", e.connection)))?;
+        let segment = segments.get(&e.segment).ok_or_else(|| {
+            err(
+                file,
+                "export",
+                i,
+                "segment",
+                format!("no segment named \"{}\"", e.segment),
+            )
+        })?;
+        let conn = conns.get(&e.connection).ok_or_else(|| {
+            err(
+                file,
+                "export",
+                i,
+                "connection",
+                format!("no connection named \"{}\"", e.connection),
+            )
+        })?;
         if e.list_id.trim().is_empty() || !e.list_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(err(file, "export", i, "list_id", format!("\"{}\" is not a Klaviyo list ID", e.list_id)));
+            return Err(err(
+                file,
+                "export",
+                i,
+                "list_id",
+                format!("\"{}\" is not a Klaviyo list ID", e.list_id),
+            ));
         }
         if e.mapping.email.trim().is_empty() {
-            return Err(err(file, "export", i, "mapping.email", "the email column is required"));
+            return Err(err(
+                file,
+                "export",
+                i,
+                "mapping.email",
+                "the email column is required",
+            ));
         }
         if e.schedule.as_deref().is_some_and(|s| s != "manual") {
-            return Err(err(file, "export", i, "schedule", "schedules are not supported by this version yet; use \"manual\""));
+            return Err(err(
+                file,
+                "export",
+                i,
+                "schedule",
+                "schedules are not supported by this version yet; use \"manual\"",
+            ));
         }
         let now = now_rfc3339();
         let mut x = exports.get(&e.name).cloned().unwrap_or(Export {
@@ -257,9 +317,18 @@ pub fn export(ws: &Workspace) -> Result<String> {
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     };
-    let conn_names: Vec<(String, String)> = conns.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
-    let source_names: Vec<(String, String)> = sources.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
-    let segment_names: Vec<(String, String)> = segments.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+    let conn_names: Vec<(String, String)> = conns
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let source_names: Vec<(String, String)> = sources
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let segment_names: Vec<(String, String)> = segments
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
     let cfg = ConfigFile {
         version: 1,
         connections: conns

@@ -454,7 +454,11 @@ async fn pipeline(
     // Stage 3: wait for Klaviyo to finish the jobs.
     loop {
         poll_jobs(&plan.client, store, &plan.run_id, &open_jobs, &counters).await?;
-        if open_jobs.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+        if open_jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
             return Ok(());
         }
         tokio::select! {
@@ -494,7 +498,9 @@ fn read_batches(
                         send(full)?;
                     }
                 }
-                Err(reason) => rejects.push(counters, row.line, resolved.email(&row.fields), reason),
+                Err(reason) => {
+                    rejects.push(counters, row.line, resolved.email(&row.fields), reason)
+                }
             },
         }
         if cancel.is_cancelled() {
@@ -559,21 +565,22 @@ async fn send_batch(
             }
             // One bad row makes Klaviyo refuse the whole request: drop the rows it points at,
             // report them, resend the rest.
-            Err(klaviyo::Error::Invalid { status: 400, errors })
-                if errors.iter().any(|e| {
-                    e.pointer
-                        .as_deref()
-                        .and_then(pointer_profile_index)
-                        .is_some()
-                }) =>
+            Err(klaviyo::Error::Invalid {
+                status: 400,
+                errors,
+            }) if errors.iter().any(|e| {
+                e.pointer
+                    .as_deref()
+                    .and_then(pointer_profile_index)
+                    .is_some()
+            }) =>
             {
                 let mut bad: BTreeMap<usize, String> = BTreeMap::new();
                 for e in &errors {
                     if let Some(i) = e.pointer.as_deref().and_then(pointer_profile_index) {
                         if i < batch.profiles.len() {
-                            bad.entry(i).or_insert_with(|| {
-                                format!("Klaviyo refused it: {}", e.detail)
-                            });
+                            bad.entry(i)
+                                .or_insert_with(|| format!("Klaviyo refused it: {}", e.detail));
                         }
                     }
                 }
@@ -635,9 +642,11 @@ async fn poll_jobs(
                 "complete"
             };
             let (store, run_id) = (store.clone(), run_id.to_string());
-            tokio::task::spawn_blocking(move || store.record_job(&run_id, batch, &id, profiles, status))
-                .await
-                .map_err(|e| CoreError::Config(e.to_string()))??;
+            tokio::task::spawn_blocking(move || {
+                store.record_job(&run_id, batch, &id, profiles, status)
+            })
+            .await
+            .map_err(|e| CoreError::Config(e.to_string()))??;
         }
     }
     Ok(())
@@ -649,10 +658,22 @@ mod tests {
 
     #[test]
     fn email_validation_accepts_real_addresses_and_refuses_broken_ones() {
-        for ok in ["ada@example.com", "a.b+tag@sub.example.co.uk", "zoë@exämple.de"] {
+        for ok in [
+            "ada@example.com",
+            "a.b+tag@sub.example.co.uk",
+            "zoë@exämple.de",
+        ] {
             assert!(is_valid_email(ok), "{ok}");
         }
-        for bad in ["", "ada", "ada@", "@example.com", "ada@localhost", "a b@example.com", "ada@@x.com"] {
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "a b@example.com",
+            "ada@@x.com",
+        ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }

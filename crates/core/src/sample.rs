@@ -17,7 +17,12 @@ const LAST: &[&str] = &[
 const CITIES: &[&str] = &[
     "Warsaw", "Berlin", "Lisbon", "Austin", "Osaka", "Lagos", "Pune", "Toronto", "Lyon", "Oslo",
 ];
-const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "shop.example.co.uk"];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "mail.example.net",
+    "shop.example.co.uk",
+];
 const BROKEN: &[&str] = &[
     "not-an-email",
     "missing-at.example.com",
@@ -65,7 +70,10 @@ pub fn write_customers_csv(
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
                 .collect();
-            let e = format!("{local}.{i}@{}", DOMAINS[rng.random_range(0..DOMAINS.len())]);
+            let e = format!(
+                "{local}.{i}@{}",
+                DOMAINS[rng.random_range(0..DOMAINS.len())]
+            );
             stats.valid_emails.push(e.clone());
             e
         };

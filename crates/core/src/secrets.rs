@@ -93,7 +93,9 @@ mod tests {
         use_mock_keychain();
         let store = KeyringStore::new();
         assert!(store.get("c1").unwrap().is_none());
-        store.set("c1", &ApiKey::new("pk_test_secret".into())).unwrap();
+        store
+            .set("c1", &ApiKey::new("pk_test_secret".into()))
+            .unwrap();
         assert_eq!(store.get("c1").unwrap().unwrap().expose(), "pk_test_secret");
         assert!(store.has("c1").unwrap());
         assert!(!store.has("c2").unwrap());
@@ -110,7 +112,9 @@ mod tests {
         let entry = store.entry("c9").unwrap();
         let mock: &keyring::mock::MockCredential = entry.get_credential().downcast_ref().unwrap();
         mock.set_error(keyring::Error::NoStorageAccess("locked".into()));
-        let err = store.set("c9", &ApiKey::new("pk_should_not_leak".into())).unwrap_err();
+        let err = store
+            .set("c9", &ApiKey::new("pk_should_not_leak".into()))
+            .unwrap_err();
         assert_eq!(err.code(), "keychain.unavailable");
         let msg = err.to_string();
         assert!(msg.contains("Secret Service"), "{msg}");

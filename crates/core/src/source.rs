@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("The file {0} was not found. It may have been moved or deleted: choose the file again.")]
+    #[error(
+        "The file {0} was not found. It may have been moved or deleted: choose the file again."
+    )]
     Missing(PathBuf),
     #[error("The file {path} could not be read: {reason}.")]
     Unreadable { path: PathBuf, reason: String },
@@ -91,7 +93,9 @@ pub fn inspect_csv(path: &Path) -> Result<CsvInfo, SourceError> {
     let mut rdr = reader_builder().from_reader(BufReader::new(open(path)?));
     let headers = read_headers(path, &mut rdr)?;
     let mut first = csv::ByteRecord::new();
-    let has_row = rdr.read_byte_record(&mut first).map_err(|e| csv_error(path, e))?;
+    let has_row = rdr
+        .read_byte_record(&mut first)
+        .map_err(|e| csv_error(path, e))?;
     if !has_row {
         return Err(SourceError::NoRows(path.to_path_buf()));
     }
@@ -107,7 +111,10 @@ pub fn inspect_csv(path: &Path) -> Result<CsvInfo, SourceError> {
     })
 }
 
-fn read_headers<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>, SourceError> {
+fn read_headers<R: Read>(
+    path: &Path,
+    rdr: &mut csv::Reader<R>,
+) -> Result<Vec<String>, SourceError> {
     let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
     if headers.is_empty() || (headers.len() == 1 && headers[0].trim().is_empty()) {
         return Err(SourceError::Empty(path.to_path_buf()));

@@ -146,7 +146,9 @@ impl Store {
 
     fn db(&self) -> MutexGuard<'_, Db> {
         // A panic while holding the lock leaves the connection usable: SQLite rolls back.
-        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn user_version(&self) -> Result<i64> {
@@ -313,7 +315,10 @@ impl Store {
     }
 
     pub fn delete_export(&self, id: &str) -> Result<bool> {
-        Ok(self.db().execute("DELETE FROM exports WHERE id = ?1", [id])? > 0)
+        Ok(self
+            .db()
+            .execute("DELETE FROM exports WHERE id = ?1", [id])?
+            > 0)
     }
 
     // ---- runs ----
@@ -465,7 +470,10 @@ impl Store {
     }
 
     /// Run a closure inside one transaction (all-or-nothing imports).
-    pub fn transaction<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut db = self.db();
         let tx = db.transaction()?;
         let out = f(&tx)?;

@@ -38,7 +38,9 @@ fn trimmed(s: &str) -> Option<String> {
 }
 
 fn validate_base_url(url: Option<&str>) -> Result<String> {
-    let url = url.and_then(trimmed).unwrap_or_else(|| DEFAULT_BASE_URL.into());
+    let url = url
+        .and_then(trimmed)
+        .unwrap_or_else(|| DEFAULT_BASE_URL.into());
     let url = url.trim_end_matches('/').to_string();
     let rest = url
         .strip_prefix("https://")
@@ -113,7 +115,8 @@ impl Workspace {
             role: op.role,
             data_dir: self.data_dir.to_string_lossy().into_owned(),
             version: version.to_string(),
-            demo_available: self.store.connections()?.is_empty() && self.store.exports()?.is_empty(),
+            demo_available: self.store.connections()?.is_empty()
+                && self.store.exports()?.is_empty(),
         })
     }
 
@@ -320,10 +323,12 @@ impl Workspace {
     }
 
     pub fn export_named(&self, name: &str) -> Result<Export> {
-        self.store.export_by_name(name)?.ok_or_else(|| CoreError::NotFound {
-            what: "Export",
-            name: name.to_string(),
-        })
+        self.store
+            .export_by_name(name)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "Export",
+                name: name.to_string(),
+            })
     }
 
     /// The source for a CSV file (one per path) and its "all rows" segment.
@@ -335,7 +340,8 @@ impl Workspace {
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.to_string());
-                let taken: Vec<String> = self.store.sources()?.into_iter().map(|s| s.name).collect();
+                let taken: Vec<String> =
+                    self.store.sources()?.into_iter().map(|s| s.name).collect();
                 let name = unique_name(&file, &taken);
                 let s = Source {
                     id: new_id(),
@@ -422,14 +428,19 @@ impl Workspace {
             },
         };
         let export = Export {
-            id: existing.as_ref().map(|e| e.id.clone()).unwrap_or_else(new_id),
+            id: existing
+                .as_ref()
+                .map(|e| e.id.clone())
+                .unwrap_or_else(new_id),
             name,
             segment_id: segment.id,
             connection_id: Some(conn.id),
             list_id,
             mapping,
             mode: ExportMode::Upsert,
-            created_at: existing.map(|e| e.created_at).unwrap_or_else(|| now.clone()),
+            created_at: existing
+                .map(|e| e.created_at)
+                .unwrap_or_else(|| now.clone()),
             updated_at: now,
         };
         self.store.put_export(&export)?;
@@ -575,7 +586,14 @@ impl Workspace {
 
     /// Pre-fill a demo connection (to the sandbox) and export (to `list_id`, from `csv`).
     /// The consent is left for the user to give.
-    pub fn create_demo(&self, base_url: &str, key: &ApiKey, list_id: &str, csv: &Path, rows: u64) -> Result<DemoInfo> {
+    pub fn create_demo(
+        &self,
+        base_url: &str,
+        key: &ApiKey,
+        list_id: &str,
+        csv: &Path,
+        rows: u64,
+    ) -> Result<DemoInfo> {
         let conn = Connection {
             id: new_id(),
             name: "Demo sandbox".into(),

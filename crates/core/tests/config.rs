@@ -41,7 +41,10 @@ fn import_then_export_round_trips_without_secrets() {
     let file = dir.path().join("segport.toml");
     std::fs::write(&file, TOML).unwrap();
     let r = config::import(&ws, &file).unwrap();
-    assert_eq!((r.connections, r.sources, r.segments, r.exports), (1, 1, 1, 1));
+    assert_eq!(
+        (r.connections, r.sources, r.segments, r.exports),
+        (1, 1, 1, 1)
+    );
     let src = &ws.store.sources().unwrap()[0];
     assert_eq!(src.path, dir.path().join("customers.csv").to_string_lossy());
 
@@ -50,7 +53,10 @@ fn import_then_export_round_trips_without_secrets() {
     let file2 = dir.path().join("again.toml");
     std::fs::write(&file2, &out).unwrap();
     // Importing the exported file changes nothing.
-    let before = (ws.store.connections().unwrap(), ws.store.exports().unwrap().len());
+    let before = (
+        ws.store.connections().unwrap(),
+        ws.store.exports().unwrap().len(),
+    );
     config::import(&ws, &file2).unwrap();
     assert_eq!(before.0, ws.store.connections().unwrap());
     assert_eq!(before.1, ws.store.exports().unwrap().len());
@@ -62,10 +68,20 @@ fn a_bad_reference_imports_nothing_and_names_file_table_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir.path().join("data"));
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, TOML.replace("connection = \"Main\"", "connection = \"Nope\"")).unwrap();
+    std::fs::write(
+        &file,
+        TOML.replace("connection = \"Main\"", "connection = \"Nope\""),
+    )
+    .unwrap();
     let err = config::import(&ws, &file).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("bad.toml") && msg.contains("[[export]]") && msg.contains("connection"), "{msg}");
-    assert!(ws.store.connections().unwrap().is_empty(), "nothing may be half-imported");
+    assert!(
+        msg.contains("bad.toml") && msg.contains("[[export]]") && msg.contains("connection"),
+        "{msg}"
+    );
+    assert!(
+        ws.store.connections().unwrap().is_empty(),
+        "nothing may be half-imported"
+    );
     assert!(ws.store.sources().unwrap().is_empty());
 }

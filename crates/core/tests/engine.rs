@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 fn recorder() -> (EventSink, Arc<Mutex<Vec<RunEvent>>>) {
     let events = Arc::new(Mutex::new(vec![]));
     let e2 = events.clone();
-    (Arc::new(move |ev: &RunEvent| e2.lock().unwrap().push(ev.clone())), events)
+    (
+        Arc::new(move |ev: &RunEvent| e2.lock().unwrap().push(ev.clone())),
+        events,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,7 +25,10 @@ async fn exports_50k_rows_list_equals_exactly_the_valid_rows_and_each_bad_row_is
     let sb = sandbox().await;
     let csv = dir.path().join("customers.csv");
     let stats = sample::write_customers_csv(&csv, 50_000, 300, 7).unwrap();
-    assert!(stats.invalid_lines.len() > 50, "the sample must contain bad rows");
+    assert!(
+        stats.invalid_lines.len() > 50,
+        "the sample must contain bad rows"
+    );
 
     let conn = ws
         .save_connection(connection_input("Sandbox", &sb.base_url(), Some(KEY)))
@@ -44,7 +50,12 @@ async fn exports_50k_rows_list_equals_exactly_the_valid_rows_and_each_bad_row_is
 
     let (sink, events) = recorder();
     let summary = ws
-        .run_export(&export.id, RunTrigger::Manual, CancellationToken::new(), sink)
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink,
+        )
         .await
         .unwrap();
 
@@ -104,7 +115,12 @@ async fn missing_email_column_fails_the_run_with_an_actionable_message() {
     std::fs::write(&csv, "mail,name\na@example.com,A\n").unwrap();
     let (sink, _) = recorder();
     let err = ws
-        .run_export(&export.id, RunTrigger::Manual, CancellationToken::new(), sink)
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "source.missing_column");

@@ -12,7 +12,9 @@ fn fresh_database_is_migrated_to_the_latest_version_in_wal_mode() {
     let store = Store::open_dir(dir.path()).unwrap();
     assert_eq!(store.user_version().unwrap(), schema_version() as i64);
     let db = rusqlite::Connection::open(store.path()).unwrap();
-    let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -21,7 +23,11 @@ fn existing_database_keeps_its_data_when_reopened() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());
     let c = ws
-        .save_connection(connection_input("Kept", "https://a.klaviyo.com", Some("pk_abcdefghijklmnop")))
+        .save_connection(connection_input(
+            "Kept",
+            "https://a.klaviyo.com",
+            Some("pk_abcdefghijklmnop"),
+        ))
         .unwrap();
     drop(ws);
     let store = Store::open_dir(dir.path()).unwrap();
@@ -42,7 +48,9 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
     let err = Store::open(&path).err().expect("must refuse");
     assert_eq!(err.code(), "store.migration_failed");
     let db = rusqlite::Connection::open(&path).unwrap();
-    let v: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 999);
 }
 
@@ -63,7 +71,11 @@ fn the_api_key_is_never_written_to_the_database() {
     let ws = workspace(dir.path());
     let key = "pk_recognisable_needle_0123456789";
     let c = ws
-        .save_connection(connection_input("Secret", "https://a.klaviyo.com", Some(key)))
+        .save_connection(connection_input(
+            "Secret",
+            "https://a.klaviyo.com",
+            Some(key),
+        ))
         .unwrap();
     assert!(c.key_stored);
     drop(ws);
@@ -81,12 +93,18 @@ fn connection_needs_consent_and_a_pk_key() {
     let ws = workspace(dir.path());
     let mut input = connection_input("C", "https://a.klaviyo.com", Some("pk_abcdefghijkl"));
     input.consent = false;
-    assert_eq!(ws.save_connection(input).unwrap_err().code(), "invalid_input");
+    assert_eq!(
+        ws.save_connection(input).unwrap_err().code(),
+        "invalid_input"
+    );
     let input = connection_input("C", "https://a.klaviyo.com", Some("sk_wrongkindofkey"));
     let err = ws.save_connection(input).unwrap_err();
     assert!(err.to_string().contains("pk_"));
     let input = connection_input("C", "https://a.klaviyo.com", None);
-    assert_eq!(ws.save_connection(input).unwrap_err().code(), "invalid_input");
+    assert_eq!(
+        ws.save_connection(input).unwrap_err().code(),
+        "invalid_input"
+    );
     assert!(ws.connections().unwrap().is_empty());
 }
 
@@ -94,16 +112,29 @@ fn connection_needs_consent_and_a_pk_key() {
 fn contributors_see_only_shared_connections_and_cannot_manage_them() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());
-    ws.save_connection(connection_input("Admins", "https://a.klaviyo.com", Some("pk_aaaaaaaaaaaa")))
-        .unwrap();
+    ws.save_connection(connection_input(
+        "Admins",
+        "https://a.klaviyo.com",
+        Some("pk_aaaaaaaaaaaa"),
+    ))
+    .unwrap();
     let mut shared = connection_input("Shared", "https://a.klaviyo.com", Some("pk_bbbbbbbbbbbb"));
     shared.usable_by = UsableBy::Contributors;
     ws.save_connection(shared).unwrap();
     ws.set_operator(Some("casey"), Role::Contributor).unwrap();
-    let names: Vec<String> = ws.connections().unwrap().into_iter().map(|c| c.name).collect();
+    let names: Vec<String> = ws
+        .connections()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(names, vec!["Shared"]);
     let err = ws
-        .save_connection(connection_input("X", "https://a.klaviyo.com", Some("pk_cccccccccccc")))
+        .save_connection(connection_input(
+            "X",
+            "https://a.klaviyo.com",
+            Some("pk_cccccccccccc"),
+        ))
         .unwrap_err();
     assert_eq!(err.code(), "forbidden");
 }

@@ -403,14 +403,36 @@ pub async fn create_list(State(s): S, headers: HeaderMap, body: Bytes) -> ApiRes
 
 pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -> ApiResult {
     authorize(&s, &headers, &["lists:read"])?;
-    reject_unknown_params(&params, &["page[size]", "page[cursor]", "filter"])?;
+    // `include` (tags, flow-triggers) is accepted and ignored: the sandbox has neither.
+    reject_unknown_params(
+        &params,
+        &["page[size]", "page[cursor]", "filter", "sort", "include"],
+    )?;
+    let sort = params
+        .iter()
+        .find(|(k, _)| k == "sort")
+        .map(|(_, v)| v.as_str());
+    let (sort_key, descending) = match sort {
+        None => ("created", false),
+        Some(s) => {
+            let (key, desc) = s.strip_prefix('-').map_or((s, false), |k| (k, true));
+            if !["created", "id", "name", "updated"].contains(&key) {
+                return Err(ApiError::invalid(format!(
+                    "Invalid sort `{s}`. Use created, id, name or updated, optionally prefixed with -."
+                ))
+                .parameter("sort")
+                .into());
+            }
+            (key, desc)
+        }
+    };
     let (size, offset) = paging(&params, 10, 10)?;
     let filter = match params.iter().find(|(k, _)| k == "filter") {
         Some((_, f)) => Some(parse_filter(f, &["name", "id"])?),
         None => None,
     };
     let store = s.store();
-    let matching: Vec<&store::ListRec> = store
+    let mut matching: Vec<&store::ListRec> = store
         .lists
         .iter()
         .filter(|l| match &filter {
@@ -419,6 +441,15 @@ pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -
             Some(f) => f.values.contains(&l.id),
         })
         .collect();
+    match sort_key {
+        "id" => matching.sort_by(|a, b| a.id.cmp(&b.id)),
+        "name" => matching.sort_by(|a, b| a.name.cmp(&b.name)),
+        "updated" => matching.sort_by(|a, b| a.updated.cmp(&b.updated)),
+        _ => {} // insertion order is creation order
+    }
+    if descending {
+        matching.reverse();
+    }
     let total = matching.len();
     let data = matching
         .iter()

@@ -305,6 +305,17 @@ async fn lists_create_get_filter_and_page() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(first_error(&too_big)["source"]["parameter"], "page[size]");
 
+    // Sort by -created: the newest list first.
+    let (status, sorted) = json_of(
+        req(&sb, Method::GET, "/api/lists?sort=-created")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sorted}");
+    assert_eq!(sorted["data"][0]["id"], ids[11].as_str());
+
     // Filter by name (with an escaped quote inside).
     let resp = req(&sb, Method::GET, "/api/lists")
         .query(&[("filter", r#"equals(name,"List \"7\"")"#)])

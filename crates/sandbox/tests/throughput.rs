@@ -10,8 +10,14 @@ const KEY: &str = "pk_throughput_0123456789abcdefghijklmn";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "timing; run in release"]
 async fn ingests_100k_profiles_per_second() {
-    let config = SandboxConfig { keys: vec![SandboxKey::full(KEY)], job_processing: Duration::ZERO, ..Default::default() };
-    let sb = Sandbox::start(config, "127.0.0.1:0".parse().expect("addr")).await.expect("start");
+    let config = SandboxConfig {
+        keys: vec![SandboxKey::full(KEY)],
+        job_processing: Duration::ZERO,
+        ..Default::default()
+    };
+    let sb = Sandbox::start(config, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("start");
     let list = sb.create_list("Big");
     let jobs = 20;
     let per_job = 10_000;
@@ -49,7 +55,10 @@ async fn ingests_100k_profiles_per_second() {
     }
     let secs = started.elapsed().as_secs_f64();
     let rate = (jobs * per_job) as f64 / secs;
-    println!("{} profiles in {secs:.2} s = {rate:.0} profiles/s", jobs * per_job);
+    println!(
+        "{} profiles in {secs:.2} s = {rate:.0} profiles/s",
+        jobs * per_job
+    );
     assert!(rate >= 100_000.0, "{rate:.0} profiles/s");
     sb.shutdown().await;
 }

@@ -60,9 +60,6 @@ pub fn cancel_run(state: State<'_, AppState>, run_id: String) -> CmdResult<bool>
 }
 
 #[tauri::command]
-pub fn list_runs(
-    state: State<'_, AppState>,
-    export_id: Option<String>,
-) -> CmdResult<Vec<RunView>> {
+pub fn list_runs(state: State<'_, AppState>, export_id: Option<String>) -> CmdResult<Vec<RunView>> {
     state.ws()?.runs(export_id.as_deref()).map_err(err)
 }
