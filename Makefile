@@ -56,3 +56,7 @@ e2e:
 
 bundle: deps ui
 	npx tauri build --bundles deb
+
+## Benchmarks (numbers, no assertions): sandbox ingest rate and a 1M-row CLI export.
+bench: build
+	./scripts/bench.sh

@@ -17,6 +17,9 @@ export function App() {
   const [connections, setConnections] = useState<ConnectionView[] | null>(null);
   // Set when another screen sends the user to edit a connection (the demo does).
   const [editRequest, setEditRequest] = useState<{ id: string; demo: DemoInfo | null } | null>(null);
+  // Bumped on every tab click so a screen starts fresh (a click on "Connections" while a form
+  // is open returns to the list).
+  const [visit, setVisit] = useState(0);
 
   const loadInfo = useCallback(async () => {
     try {
@@ -48,8 +51,13 @@ export function App() {
       dismiss();
       setEditRequest(null);
       setTab(next);
+      setVisit((v) => v + 1);
+      // What the screens show depends on what exists now (e.g. the demo offer disappears
+      // once a connection or an export has been created).
+      void loadInfo();
+      void reloadConnections();
     },
-    [dismiss],
+    [dismiss, loadInfo, reloadConnections],
   );
 
   const onDemoStarted = useCallback(
@@ -89,6 +97,7 @@ export function App() {
           </div>
         ) : tab === "exports" ? (
           <ExportsScreen
+            key={visit}
             info={info}
             connections={connections}
             onDemoStarted={onDemoStarted}
@@ -96,14 +105,17 @@ export function App() {
           />
         ) : tab === "connections" ? (
           <ConnectionsScreen
+            key={visit}
             info={info}
             connections={connections}
-            onChanged={reloadConnections}
+            onChanged={async () => {
+              await Promise.all([reloadConnections(), loadInfo()]);
+            }}
             editRequest={editRequest}
             onGoToExports={() => navigate("exports")}
           />
         ) : (
-          <HistoryScreen />
+          <HistoryScreen key={visit} />
         )}
       </main>
       {info && (

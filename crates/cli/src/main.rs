@@ -50,6 +50,17 @@ enum Cmd {
     /// Run history.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// Write a seeded sample customers CSV (demo data, benchmarks).
+    Sample {
+        file: PathBuf,
+        #[arg(long, default_value_t = 50_000)]
+        rows: u64,
+        /// About one row in N gets a broken email (0 = none).
+        #[arg(long, default_value_t = 400)]
+        invalid_every: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +132,8 @@ fn main() -> ExitCode {
             eprintln!("error [{}]: {e}", e.code());
             let code = match e {
                 CoreError::Config(_)
+                | CoreError::ConsentRequired(_)
+                | CoreError::NoKey(_)
                 | CoreError::Invalid { .. }
                 | CoreError::NotFound { .. }
                 | CoreError::Duplicate { .. } => exit::USAGE,
@@ -133,6 +146,26 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<u8, CoreError> {
+    if let Cmd::Sample {
+        file,
+        rows,
+        invalid_every,
+        seed,
+    } = &cli.cmd
+    {
+        let stats = segport_core::sample::write_customers_csv(file, *rows, *invalid_every, *seed)
+            .map_err(|source| CoreError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        println!(
+            "{} rows written to {} ({} with a broken email)",
+            stats.rows,
+            file.display(),
+            stats.invalid_lines.len()
+        );
+        return Ok(exit::OK);
+    }
     let dir = paths::data_dir(cli.data_dir);
     let ws = Workspace::open(&dir, Arc::new(KeyringStore::new()))?;
     match cli.cmd {
@@ -231,6 +264,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             );
         }
         Cmd::Export(ExportCmd::Run { name, json }) => return run_export(&ws, &name, json).await,
+        Cmd::Sample { .. } => {}
         Cmd::Runs(RunsCmd::List { export }) => {
             let export_id = match export {
                 Some(n) => Some(ws.export_named(&n)?.id),

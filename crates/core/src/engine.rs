@@ -332,7 +332,7 @@ pub async fn execute(
                     status: Some(RunStatus::Running),
                     message: None,
                 });
-                if n % 10 == 0 {
+                if n.is_multiple_of(10) {
                     let store = store.clone();
                     let rejects = rejects.clone();
                     let run_id = run_id.clone();
@@ -617,12 +617,7 @@ async fn poll_jobs(
         .collect();
     for (batch, id, profiles) in ids {
         let job = client.get_bulk_import_job(&id).await?;
-        let done = match job.status {
-            JobStatus::Complete => true,
-            JobStatus::Cancelled => true,
-            _ => false,
-        };
-        if done {
+        if job.is_finished() {
             let failed = if job.status == JobStatus::Cancelled {
                 profiles as u64
             } else {

@@ -83,8 +83,18 @@ fn check_utf8_prefix(path: &Path) -> Result<(), SourceError> {
 
 fn reader_builder() -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
-    b.flexible(true).has_headers(true);
+    // Only '\n' ends a record: with the default (CRLF-aware) terminator the csv crate reports
+    // line numbers one too low for Windows line endings (BurntSushi/rust-csv#395). A '\r' left
+    // at the end of the last field is trimmed like any other surrounding whitespace.
+    b.flexible(true)
+        .has_headers(true)
+        .terminator(csv::Terminator::Any(b'\n'));
     b
+}
+
+/// A line with nothing but whitespace (e.g. a blank line of a CRLF file) is not a row.
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
 }
 
 /// The header row of a CSV file, checked: present, UTF-8, no empty names, at least one row.
@@ -218,6 +228,7 @@ impl CsvRows {
     pub fn next_row(&mut self) -> Result<Option<RowResult>, SourceError> {
         match self.rdr.read_byte_record(&mut self.record) {
             Ok(false) => Ok(None),
+            Ok(true) if is_blank(&self.record) => self.next_row(),
             Ok(true) => {
                 let line = self.record.position().map(|p| p.line()).unwrap_or(0);
                 match csv::StringRecord::from_byte_record(self.record.clone()) {
@@ -286,6 +297,28 @@ mod tests {
             }
         }
         assert_eq!(lines, vec![(2, "a@x.io".into()), (4, "b@x.io".into())]);
+    }
+
+    #[test]
+    fn windows_line_endings_and_blank_lines_keep_true_line_numbers() {
+        let f = file(b"email,name\r\na@x.io,A\r\n\r\nb@x.io,\"B\r\nB\"\r\nc@x.io,C\r\n");
+        let mut rows = CsvRows::open(f.path()).unwrap();
+        assert_eq!(rows.headers, vec!["email", "name"]);
+        let mut got = vec![];
+        while let Some(r) = rows.next_row().unwrap() {
+            let RowResult::Row(r) = r else {
+                panic!("bad row")
+            };
+            got.push((r.line, r.fields[0].to_string()));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (2, "a@x.io".into()),
+                (4, "b@x.io".into()),
+                (6, "c@x.io".into())
+            ]
+        );
     }
 
     #[test]

@@ -388,7 +388,7 @@ impl Store {
     /// marked `interrupted`. Returns how many.
     pub fn mark_stale_runs_interrupted(&self, older_than_secs: i64) -> Result<usize> {
         let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(older_than_secs))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         Ok(self.db().execute(
             "UPDATE runs SET status = 'interrupted', finished_at = heartbeat_at
              WHERE status = 'running' AND heartbeat_at < ?1",

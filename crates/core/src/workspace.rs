@@ -500,7 +500,7 @@ impl Workspace {
             status: Some(RunStatus::Running),
             message: None,
         });
-        let plan = match self.plan(&run.id, export, &op) {
+        let plan = match self.plan(&run.id, export, &op).await {
             Ok(p) => p,
             Err(e) => {
                 self.store.finish_run(
@@ -523,7 +523,7 @@ impl Workspace {
         self.run_summary(&run.id)
     }
 
-    fn plan(&self, run_id: &str, export: Export, op: &Operator) -> Result<RunPlan> {
+    async fn plan(&self, run_id: &str, export: Export, op: &Operator) -> Result<RunPlan> {
         let conn_id = export.connection_id.clone().ok_or_else(|| {
             CoreError::invalid(
                 "Connection",
@@ -560,6 +560,18 @@ impl Workspace {
             .into());
         }
         let client = self.client(&conn)?;
+        // One cheap request before reading anything: a rejected key, a missing scope, a wrong
+        // list ID or an unreachable host stops the run here, with nothing half-sent.
+        client.get_list(&export.list_id).await.map_err(|e| match e {
+            segport_klaviyo::Error::Invalid { status: 404, .. } => CoreError::invalid(
+                "Klaviyo list ID",
+                format!(
+                    "Klaviyo has no list with the ID \"{}\" in this account. Check the list ID in Klaviyo (Lists & segments → the list → Settings) and edit the export.",
+                    export.list_id
+                ),
+            ),
+            other => other.into(),
+        })?;
         Ok(RunPlan {
             run_id: run_id.to_string(),
             export,

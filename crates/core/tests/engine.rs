@@ -201,3 +201,66 @@ async fn cancel_stops_the_run_and_records_it_as_cancelled() {
     assert_eq!(summary.run.status, RunStatus::Cancelled);
     assert!(summary.run.counts.read < 60_000);
 }
+
+#[tokio::test]
+async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let csv = dir.path().join("c.csv");
+    std::fs::write(&csv, "email\na@example.com\nbroken\n").unwrap();
+    let conn = ws
+        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "E".into(),
+            connection_id: conn.id.clone(),
+            csv_path: csv.to_string_lossy().into(),
+            list_id: "NoSuch".into(),
+            email_column: "email".into(),
+        })
+        .unwrap();
+    let (sink, _) = recorder();
+    let err = ws
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink.clone(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("NoSuch"), "{err}");
+    let run = &ws.runs(None).unwrap()[0];
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.counts.read, 0);
+
+    // Replace the key with one Klaviyo rejects, and point the export at a real list.
+    let mut input = connection_input("S", &sb.base_url(), Some("pk_revokedkey000000000000"));
+    input.id = Some(conn.id.clone());
+    ws.save_connection(input).unwrap();
+    let mut e = ws.store.export(&export.id).unwrap();
+    e.list_id = sb.create_list("L");
+    ws.store.put_export(&e).unwrap();
+    let err = ws
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "klaviyo.key_rejected");
+    assert_eq!(ws.runs(None).unwrap()[0].counts.read, 0);
+    assert_eq!(
+        ws.store
+            .rejects(&ws.runs(None).unwrap()[0].id, 10)
+            .unwrap()
+            .1,
+        0
+    );
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0);
+}

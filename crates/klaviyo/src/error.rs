@@ -41,10 +41,10 @@ impl fmt::Display for ApiError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 401: the key is unknown, revoked or malformed.
-    #[error("Klaviyo rejected the API key ({detail}). Check that it is a private key (pk_…) that has not been revoked, then save it again.")]
+    #[error("Klaviyo rejected the API key: {}. Check that it is a private key (pk_…) that has not been revoked, then edit the connection and paste the key again.", detail.trim_end_matches('.'))]
     KeyRejected { detail: String },
     /// 403: the key lacks a scope the operation needs.
-    #[error("The API key lacks a permission this action needs ({detail}). In Klaviyo, edit the private key to give it the required scopes (accounts:read, lists:read/write, profiles:read/write), then try again.")]
+    #[error("The API key lacks a permission this action needs: {}. In Klaviyo, edit the private key to give it the required scopes (accounts:read, lists:read/write, profiles:read/write), then try again.", detail.trim_end_matches('.'))]
     MissingScope { detail: String },
     /// Any other 4xx with JSON:API errors.
     #[error("Klaviyo refused the request (HTTP {status}): {}", summarize(.errors))]

@@ -96,10 +96,14 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
   }
 
   const hasUsableConnection = connections?.some((c) => c.usable) ?? false;
+  // The demo is offered only while nothing exists (the back end's view is refreshed on
+  // navigation; what this screen knows is fresher).
+  const offerDemo =
+    (info?.demoAvailable ?? false) && (exports?.length ?? 0) === 0 && (connections?.length ?? 0) === 0;
 
   return (
     <section className="screen" aria-labelledby="exports-title">
-      {info?.demoAvailable && <WelcomeCard onDemoStarted={onDemoStarted} />}
+      {offerDemo && <WelcomeCard onDemoStarted={onDemoStarted} />}
       <div className="screen-head">
         <h2 id="exports-title" className="screen-title">
           Exports
@@ -133,7 +137,7 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
             <>
               <p className="muted">
                 First add a Klaviyo connection (and record consent), then create an export here
-                {info?.demoAvailable ? " — or try the demo above" : ""}.
+                {offerDemo ? " — or try the demo above" : ""}.
               </p>
               <button type="button" onClick={onGoToConnections}>
                 Go to Connections
