@@ -98,19 +98,7 @@ async fn missing_email_column_fails_the_run_with_an_actionable_message() {
     let sb = sandbox().await;
     let csv = dir.path().join("c.csv");
     std::fs::write(&csv, "email,name\na@example.com,A\n").unwrap();
-    let conn = ws
-        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
-        .unwrap();
-    let export = ws
-        .save_export(ExportInput {
-            id: None,
-            name: "E".into(),
-            connection_id: conn.id,
-            csv_path: csv.to_string_lossy().into(),
-            list_id: sb.create_list("L"),
-            email_column: "email".into(),
-        })
-        .unwrap();
+    let (_, export) = connection_and_export(&ws, &sb, &csv, &sb.create_list("L"));
     // The file changes after the export was saved: the column is gone.
     std::fs::write(&csv, "mail,name\na@example.com,A\n").unwrap();
     let (sink, _) = recorder();
@@ -178,19 +166,7 @@ async fn cancel_stops_the_run_and_records_it_as_cancelled() {
     let sb = sandbox().await;
     let csv = dir.path().join("big.csv");
     sample::write_customers_csv(&csv, 60_000, 0, 3).unwrap();
-    let conn = ws
-        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
-        .unwrap();
-    let export = ws
-        .save_export(ExportInput {
-            id: None,
-            name: "E".into(),
-            connection_id: conn.id,
-            csv_path: csv.to_string_lossy().into(),
-            list_id: sb.create_list("L"),
-            email_column: "email".into(),
-        })
-        .unwrap();
+    let (_, export) = connection_and_export(&ws, &sb, &csv, &sb.create_list("L"));
     let cancel = CancellationToken::new();
     cancel.cancel();
     let (sink, _) = recorder();
@@ -209,19 +185,7 @@ async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
     let sb = sandbox().await;
     let csv = dir.path().join("c.csv");
     std::fs::write(&csv, "email\na@example.com\nbroken\n").unwrap();
-    let conn = ws
-        .save_connection(connection_input("S", &sb.base_url(), Some(KEY)))
-        .unwrap();
-    let export = ws
-        .save_export(ExportInput {
-            id: None,
-            name: "E".into(),
-            connection_id: conn.id.clone(),
-            csv_path: csv.to_string_lossy().into(),
-            list_id: "NoSuch".into(),
-            email_column: "email".into(),
-        })
-        .unwrap();
+    let (conn, export) = connection_and_export(&ws, &sb, &csv, "NoSuch");
     let (sink, _) = recorder();
     let err = ws
         .run_export(

@@ -38,3 +38,27 @@ pub fn connection_input(name: &str, base_url: &str, key: Option<&str>) -> Connec
         export_user: None,
     }
 }
+
+/// A connection to `sb` (with consent and the sandbox's key) and an export of `csv` to
+/// `list_id`, saved as the UI would save them.
+pub fn connection_and_export(
+    ws: &Workspace,
+    sb: &Sandbox,
+    csv: &std::path::Path,
+    list_id: &str,
+) -> (ConnectionView, ExportView) {
+    let conn = ws
+        .save_connection(connection_input("Sandbox", &sb.base_url(), Some(KEY)))
+        .unwrap();
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "Export".into(),
+            connection_id: conn.id.clone(),
+            csv_path: csv.to_string_lossy().into(),
+            list_id: list_id.into(),
+            email_column: "email".into(),
+        })
+        .unwrap();
+    (conn, export)
+}
