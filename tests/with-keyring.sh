@@ -5,7 +5,7 @@
 set -euo pipefail
 tmp=$(mktemp -d)
 # xdg-document-portal may leave a FUSE mount under the runtime dir: unmount it first.
-trap 'fusermount -u "$tmp/run/doc" 2>/dev/null; rm -rf "$tmp" 2>/dev/null || true' EXIT
+trap 'fusermount -u "$tmp/run/doc" 2>/dev/null || true; rm -rf "$tmp" 2>/dev/null || true' EXIT
 mkdir -p "$tmp/home" "$tmp/run"
 chmod 700 "$tmp/run"
 # cargo and rustup stay where they are when HOME moves.
