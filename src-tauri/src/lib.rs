@@ -44,6 +44,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::exports::delete_export,
             commands::exports::pick_csv,
             commands::exports::inspect_csv,
+            commands::exports::list_klaviyo_lists,
+            commands::exports::create_klaviyo_list,
             commands::runs::run_export,
             commands::runs::cancel_run,
             commands::runs::list_runs,

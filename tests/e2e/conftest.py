@@ -136,11 +136,12 @@ class Sandbox:
     def members(self, list_id: str) -> list[str]:
         return self._request("GET", f"/__sandbox/lists/{list_id}/members", auth=False)["emails"]
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict:
+        """{"routes": {route: n}, "statuses": {status: n}, "route_statuses": {...}}"""
         return self._request("GET", "/__sandbox/stats", auth=False)
 
     def count(self, route: str) -> int:
-        return self.stats().get(route, 0)
+        return self.stats()["routes"].get(route, 0)
 
 
 @pytest.fixture

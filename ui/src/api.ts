@@ -13,6 +13,8 @@ import type { DemoInfo } from "./bindings/DemoInfo";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportView } from "./bindings/ExportView";
+import type { KlaviyoList } from "./bindings/KlaviyoList";
+import type { KlaviyoLists } from "./bindings/KlaviyoLists";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
@@ -122,6 +124,18 @@ export function deleteExport(id: string): Promise<void> {
   return call<void>("delete_export", { id });
 }
 
+// ---- Klaviyo lists ---------------------------------------------------------------
+
+/** The lists of the connection's Klaviyo account (for the list picker). */
+export function listKlaviyoLists(connectionId: string): Promise<KlaviyoLists> {
+  return call<KlaviyoLists>("list_klaviyo_lists", { connectionId });
+}
+
+/** Creates a list in Klaviyo (not undoable from Segport; Klaviyo allows 150 a day). */
+export function createKlaviyoList(connectionId: string, name: string): Promise<KlaviyoList> {
+  return call<KlaviyoList>("create_klaviyo_list", { connectionId, name });
+}
+
 // ---- CSV files -----------------------------------------------------------------
 
 /** Opens the native file dialog (on the Rust side). Resolves with null when cancelled. */
@@ -170,6 +184,8 @@ export type { DemoInfo } from "./bindings/DemoInfo";
 export type { ErrorPayload } from "./bindings/ErrorPayload";
 export type { ExportInput } from "./bindings/ExportInput";
 export type { ExportView } from "./bindings/ExportView";
+export type { KlaviyoList } from "./bindings/KlaviyoList";
+export type { KlaviyoLists } from "./bindings/KlaviyoLists";
 export type { RejectRow } from "./bindings/RejectRow";
 export type { Role } from "./bindings/Role";
 export type { RunCounts } from "./bindings/RunCounts";

@@ -57,9 +57,11 @@ export const STATUS_HINT: Record<RunStatus, string> = {
 
 export const PHASE_LABEL: Record<RunPhase, string> = {
   starting: "Starting…",
-  reading: "Reading the CSV file…",
+  reading: "Reading the source…",
   sending: "Sending profiles to Klaviyo…",
   waiting: "Waiting for Klaviyo to finish importing…",
+  fetching: "Fetching the rows Klaviyo could not import…",
+  removing: "Removing the profiles that left the segment from the list…",
   finished: "Finished",
 };
 

@@ -1,7 +1,9 @@
 //! Config files (TOML, `version = 1`): connections, sources, segments and exports, upserted by
 //! name in one transaction. Secrets are never written or read here.
 
+use crate::filter::Filter;
 use crate::model::*;
+use crate::schedule::Schedule;
 use crate::store;
 use crate::workspace::Workspace;
 use crate::{CoreError, Result};
@@ -43,6 +45,9 @@ pub struct SourceConfig {
     pub name: String,
     pub kind: SourceKind,
     pub path: String,
+    /// The table, for `kind = "sqlite"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -177,12 +182,36 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         }
         let path = base_dir.join(&src.path);
         let path = std::path::absolute(&path).unwrap_or(path);
+        match (&src.kind, &src.table) {
+            (SourceKind::Sqlite, None) => {
+                return Err(err(
+                    file,
+                    "source",
+                    i,
+                    "table",
+                    "a sqlite source needs `table = \"…\"`",
+                ))
+            }
+            (SourceKind::Csv | SourceKind::Jsonl, Some(_)) => {
+                return Err(err(
+                    file,
+                    "source",
+                    i,
+                    "table",
+                    "only a sqlite source has a table",
+                ))
+            }
+            _ => {}
+        }
         let mut x = sources.get(&src.name).cloned().unwrap_or(Source {
             id: new_id(),
             name: src.name.clone(),
-            kind: SourceKind::Csv,
+            kind: src.kind.clone(),
             path: String::new(),
+            table: None,
         });
+        x.kind = src.kind.clone();
+        x.table = src.table.clone();
         x.path = path.to_string_lossy().into_owned();
         sources.insert(x.name.clone(), x.clone());
         out_sources.push(x);
@@ -199,9 +228,20 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
                 format!("no source named \"{}\"", seg.source),
             )
         })?;
-        if seg.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-            return Err(err(file, "segment", i, "filter", "segment filters are not supported by this version yet; remove `filter` to export every row"));
-        }
+        // Stored in its canonical text form; an error points at the position in the filter.
+        let filter = match seg
+            .filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            None => None,
+            Some(text) => Some(
+                Filter::parse(text)
+                    .map_err(|x| err(file, "segment", i, "filter", x))?
+                    .to_text(),
+            ),
+        };
         let mut x = segments.get(&seg.name).cloned().unwrap_or(Segment {
             id: new_id(),
             name: seg.name.clone(),
@@ -209,6 +249,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
             filter: None,
         });
         x.source_id = source.id.clone();
+        x.filter = filter;
         segments.insert(x.name.clone(), x.clone());
         out_segments.push(x);
     }
@@ -251,15 +292,12 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
                 "the email column is required",
             ));
         }
-        if e.schedule.as_deref().is_some_and(|s| s != "manual") {
-            return Err(err(
-                file,
-                "export",
-                i,
-                "schedule",
-                "schedules are not supported by this version yet; use \"manual\"",
-            ));
-        }
+        let schedule = match e.schedule.as_deref() {
+            None => Schedule::Manual,
+            Some(text) => {
+                Schedule::parse(text).map_err(|x| err(file, "export", i, "schedule", x))?
+            }
+        };
         let now = now_rfc3339();
         let mut x = exports.get(&e.name).cloned().unwrap_or(Export {
             id: new_id(),
@@ -269,6 +307,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
             list_id: String::new(),
             mapping: Mapping::default(),
             mode: ExportMode::Upsert,
+            schedule: Schedule::Manual,
             created_at: now.clone(),
             updated_at: now.clone(),
         });
@@ -277,6 +316,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         x.list_id = e.list_id.clone();
         x.mapping = e.mapping.clone();
         x.mode = e.mode.unwrap_or_default();
+        x.schedule = schedule;
         x.updated_at = now;
         out_exports.push(x);
     }
@@ -347,6 +387,7 @@ pub fn export(ws: &Workspace) -> Result<String> {
                 name: x.name.clone(),
                 kind: x.kind.clone(),
                 path: x.path.clone(),
+                table: x.table.clone(),
             })
             .collect(),
         segments: segments
@@ -370,7 +411,7 @@ pub fn export(ws: &Workspace) -> Result<String> {
                     .unwrap_or_default(),
                 list_id: e.list_id,
                 mode: Some(e.mode),
-                schedule: None,
+                schedule: (e.schedule != Schedule::Manual).then(|| e.schedule.to_string()),
                 mapping: e.mapping,
             })
             .collect(),

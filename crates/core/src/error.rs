@@ -30,6 +30,12 @@ pub enum CoreError {
     Source(#[from] crate::source::SourceError),
     #[error(transparent)]
     Klaviyo(#[from] segport_klaviyo::Error),
+    #[error("The segment's filter is not valid: {0}")]
+    Filter(#[from] crate::filter::FilterError),
+    #[error("The export's field mapping is not valid: {0}")]
+    Mapping(#[from] crate::mapping::MappingError),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     #[error("{0}")]
     Config(String),
     #[error("The run was cancelled.")]
@@ -58,6 +64,9 @@ impl CoreError {
             CoreError::Keychain(_) => "keychain.unavailable".into(),
             CoreError::Source(e) => e.code().into(),
             CoreError::Klaviyo(e) => e.code().into(),
+            CoreError::Filter(_) => "segment.filter_invalid".into(),
+            CoreError::Mapping(_) => "export.mapping_invalid".into(),
+            CoreError::Schedule(_) => "export.schedule_invalid".into(),
             CoreError::Config(_) => "config.invalid".into(),
             CoreError::Cancelled => "run.cancelled".into(),
             CoreError::Io { .. } => "io.error".into(),

@@ -6,9 +6,12 @@
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod filter;
+pub mod mapping;
 pub mod model;
 pub mod paths;
 pub mod sample;
+pub mod schedule;
 pub mod secrets;
 pub mod source;
 pub mod store;

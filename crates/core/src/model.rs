@@ -150,6 +150,26 @@ impl std::fmt::Debug for ConnectionInput {
 #[ts(export)]
 pub enum SourceKind {
     Csv,
+    Jsonl,
+    Sqlite,
+}
+
+impl SourceKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SourceKind::Csv => "csv",
+            SourceKind::Jsonl => "jsonl",
+            SourceKind::Sqlite => "sqlite",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        match s {
+            "csv" => Some(SourceKind::Csv),
+            "jsonl" => Some(SourceKind::Jsonl),
+            "sqlite" => Some(SourceKind::Sqlite),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +178,8 @@ pub struct Source {
     pub name: String,
     pub kind: SourceKind,
     pub path: String,
+    /// The table, for a SQLite source.
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,11 +191,16 @@ pub struct Segment {
     pub filter: Option<String>,
 }
 
-/// Which source columns become which Klaviyo profile attributes.
+/// Which source columns become which Klaviyo profile attributes (values are column names).
+/// Resolved against a source by `mapping::Mapper`, which documents how values are sent.
+/// Stored as JSON in SQLite and written as `[export.mapping]` in config files; unknown keys are
+/// refused (a misspelt attribute would otherwise be silently ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// The data-matching column: required.
     pub email: String,
+    /// Normalised to E.164; see `default_country` and `invalid_phone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,6 +209,51 @@ pub struct Mapping {
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// IETF BCP 47, e.g. `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// URL of a profile image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    // `location.*` in Klaviyo's profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    /// IANA time zone name, e.g. `Europe/Warsaw`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Decimal degrees, -90..=90; sent as a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<String>,
+    /// Decimal degrees, -180..=180; sent as a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// ISO 3166-1 alpha-2 code (e.g. `PL`) for phone numbers written without a country code.
+    /// Not a column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// A phone that cannot be normalised: `reject` the row (default) or `omit` the phone.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::mapping::InvalidPhone::is_reject"
+    )]
+    pub invalid_phone: crate::mapping::InvalidPhone,
     /// Klaviyo custom property name → source column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
@@ -190,8 +262,26 @@ pub struct Mapping {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportMode {
+    /// Add and update profiles; never remove anyone from the list.
     #[default]
     Upsert,
+    /// Also remove from the list the profiles that left the segment since the last run.
+    Mirror,
+}
+
+impl ExportMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportMode::Upsert => "upsert",
+            ExportMode::Mirror => "mirror",
+        }
+    }
+    pub fn parse(s: &str) -> ExportMode {
+        match s {
+            "mirror" => ExportMode::Mirror,
+            _ => ExportMode::Upsert,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +293,7 @@ pub struct Export {
     pub list_id: String,
     pub mapping: Mapping,
     pub mode: ExportMode,
+    pub schedule: crate::schedule::Schedule,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -313,7 +404,12 @@ pub enum RunPhase {
     Starting,
     Reading,
     Sending,
+    /// Waiting for Klaviyo to process the accepted jobs.
     Waiting,
+    /// Fetching the rows Klaviyo failed in processing (import errors).
+    Fetching,
+    /// Mirror mode: removing the profiles that left the segment from the list.
+    Removing,
     Finished,
 }
 
@@ -331,6 +427,18 @@ pub struct RunCounts {
     pub rejected: u64,
     #[ts(type = "number")]
     pub failed_in_klaviyo: u64,
+    /// Rows in the segment (after the filter).
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub matched: u64,
+    /// Profiles skipped because they are unchanged since the last run (delta).
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub unchanged: u64,
+    /// Mirror mode: profiles removed from the list because they left the segment.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub removed: u64,
 }
 
 /// A run's progress: the one event type used by the GUI (over an IPC channel) and the CLI
@@ -427,4 +535,21 @@ pub fn now_rfc3339() -> String {
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A list in the Klaviyo account, for the list picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct KlaviyoList {
+    pub id: String,
+    pub name: String,
+}
+
+/// The account's lists, in Klaviyo's order. `truncated` when there were more than Segport reads
+/// for the picker (the user can still type a list ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct KlaviyoLists {
+    pub lists: Vec<KlaviyoList>,
+    pub truncated: bool,
 }

@@ -91,15 +91,65 @@ CREATE TABLE run_jobs (
     PRIMARY KEY (run_id, batch)
 );
 "#,
+    // 2: sources of every kind (csv, jsonl, sqlite + table); export schedules and delta state;
+    // resumable runs (per-job counts, one reject per line); runs' skipped/removed counts.
+    r#"
+CREATE TABLE sources_v2 (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('csv', 'jsonl', 'sqlite')),
+    path TEXT NOT NULL,
+    table_name TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+INSERT INTO sources_v2 (id, name, kind, path, created_at, updated_at)
+    SELECT id, name, kind, path, created_at, updated_at FROM sources;
+DROP TABLE sources;
+ALTER TABLE sources_v2 RENAME TO sources;
+ALTER TABLE exports ADD COLUMN schedule TEXT;
+ALTER TABLE exports ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE export_state (
+    export_id TEXT NOT NULL REFERENCES exports(id) ON DELETE CASCADE,
+    identifier TEXT NOT NULL,
+    hash INTEGER NOT NULL,
+    PRIMARY KEY (export_id, identifier)
+) WITHOUT ROWID;
+ALTER TABLE run_jobs ADD COLUMN first_line INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_jobs ADD COLUMN last_line INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_jobs ADD COLUMN completed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_jobs ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+DELETE FROM run_rejects WHERE rowid NOT IN (SELECT min(rowid) FROM run_rejects GROUP BY run_id, line);
+DROP INDEX run_rejects_by_run;
+CREATE UNIQUE INDEX run_rejects_by_line ON run_rejects(run_id, line);
+ALTER TABLE runs ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN full INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .map(|sql| M::up(sql).foreign_key_check())
+            .collect(),
+    )
 }
 
 /// The number of the newest migration this build knows.
 pub fn schema_version() -> usize {
     MIGRATIONS.len()
+}
+
+/// Create a database file at an older schema version (upgrade tests).
+#[doc(hidden)]
+pub fn create_at_version(path: &Path, version: usize) -> Result<()> {
+    let mut db = Db::open(path)?;
+    migrations()
+        .to_version(&mut db, version)
+        .map_err(|e| CoreError::Migration(e.to_string()))
 }
 
 pub struct Store {
@@ -129,11 +179,37 @@ impl Store {
             .map_err(open_err)?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
-        db.pragma_update(None, "foreign_keys", "ON")
+        // Check the file is a SQLite database before anything writes to it.
+        db.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(open_err)?;
+        let migrations = migrations();
+        let pending = migrations
+            .pending_migrations(&db)
+            .map_err(|e| CoreError::Migration(e.to_string()))?;
+        let version: i64 = db
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(open_err)?;
-        migrations()
+        if pending > 0 && version > 0 {
+            // A copy of the database as it was, before the schema changes.
+            let backup = path.with_extension(format!("db.before-v{}", MIGRATIONS.len()));
+            if !backup.exists() {
+                db.execute("VACUUM INTO ?1", [backup.to_string_lossy()])
+                    .map_err(|e| {
+                        CoreError::Migration(format!("backup before upgrading failed: {e}"))
+                    })?;
+            }
+        }
+        // Table rebuilds in migrations need foreign keys off (SQLite's documented procedure);
+        // each migration checks them with `foreign_key_check` before it commits.
+        db.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(open_err)?;
+        migrations
             .to_latest(&mut db)
             .map_err(|e| CoreError::Migration(e.to_string()))?;
+        db.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         Ok(Store {
             db: Mutex::new(db),
             path: path.to_path_buf(),
@@ -227,7 +303,8 @@ impl Store {
 
     pub fn sources(&self) -> Result<Vec<Source>> {
         let db = self.db();
-        let mut stmt = db.prepare("SELECT id, name, kind, path FROM sources ORDER BY name")?;
+        let mut stmt =
+            db.prepare("SELECT id, name, kind, path, table_name FROM sources ORDER BY name")?;
         let rows = stmt.query_map([], source_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -235,7 +312,7 @@ impl Store {
     pub fn source(&self, id: &str) -> Result<Source> {
         self.db()
             .query_row(
-                "SELECT id, name, kind, path FROM sources WHERE id = ?1",
+                "SELECT id, name, kind, path, table_name FROM sources WHERE id = ?1",
                 [id],
                 source_from_row,
             )
@@ -342,7 +419,8 @@ impl Store {
     pub fn update_run_counts(&self, run_id: &str, c: &RunCounts) -> Result<()> {
         self.db().execute(
             "UPDATE runs SET read = ?2, sent = ?3, imported = ?4, rejected = ?5,
-                failed_in_klaviyo = ?6, heartbeat_at = ?7 WHERE id = ?1",
+                failed_in_klaviyo = ?6, heartbeat_at = ?7, matched = ?8, unchanged = ?9,
+                removed = ?10 WHERE id = ?1",
             params![
                 run_id,
                 c.read as i64,
@@ -350,7 +428,10 @@ impl Store {
                 c.imported as i64,
                 c.rejected as i64,
                 c.failed_in_klaviyo as i64,
-                now_rfc3339()
+                now_rfc3339(),
+                c.matched as i64,
+                c.unchanged as i64,
+                c.removed as i64
             ],
         )?;
         Ok(())
@@ -367,7 +448,8 @@ impl Store {
         let tx = db.transaction()?;
         tx.execute(
             "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, read = ?5, sent = ?6,
-                imported = ?7, rejected = ?8, failed_in_klaviyo = ?9 WHERE id = ?1",
+                imported = ?7, rejected = ?8, failed_in_klaviyo = ?9, matched = ?10,
+                unchanged = ?11, removed = ?12, heartbeat_at = ?3 WHERE id = ?1",
             params![
                 run_id,
                 status.as_str(),
@@ -377,7 +459,10 @@ impl Store {
                 counts.sent as i64,
                 counts.imported as i64,
                 counts.rejected as i64,
-                counts.failed_in_klaviyo as i64
+                counts.failed_in_klaviyo as i64,
+                counts.matched as i64,
+                counts.unchanged as i64,
+                counts.removed as i64
             ],
         )?;
         tx.commit()?;
@@ -401,7 +486,8 @@ impl Store {
         let tx = db.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO run_rejects (run_id, line, identifier, reason) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO run_rejects (run_id, line, identifier, reason)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
             for r in rejects {
                 stmt.execute(params![run_id, r.line as i64, r.identifier, r.reason])?;
@@ -432,20 +518,164 @@ impl Store {
         Ok((rows.collect::<Result<_, _>>()?, total as u64))
     }
 
+    /// Checkpoint: Klaviyo accepted batch `batch` (source lines `lines`) as job `job_id`.
     pub fn record_job(
         &self,
         run_id: &str,
         batch: u64,
         job_id: &str,
         profiles: usize,
-        status: &str,
+        lines: (u64, u64),
     ) -> Result<()> {
         self.db().execute(
-            "INSERT INTO run_jobs (run_id, batch, job_id, profiles, status) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO run_jobs (run_id, batch, job_id, profiles, status, first_line, last_line)
+             VALUES (?1, ?2, ?3, ?4, 'accepted', ?5, ?6)
              ON CONFLICT(run_id, batch) DO UPDATE SET job_id = excluded.job_id,
-                status = excluded.status",
-            params![run_id, batch as i64, job_id, profiles as i64, status],
+                profiles = excluded.profiles, status = 'accepted',
+                first_line = excluded.first_line, last_line = excluded.last_line",
+            params![
+                run_id,
+                batch as i64,
+                job_id,
+                profiles as i64,
+                lines.0 as i64,
+                lines.1 as i64
+            ],
         )?;
+        Ok(())
+    }
+
+    /// A job finished: its counts are part of the run's checkpoint.
+    pub fn complete_job(
+        &self,
+        run_id: &str,
+        batch: u64,
+        status: &str,
+        completed: u64,
+        failed: u64,
+    ) -> Result<()> {
+        self.db().execute(
+            "UPDATE run_jobs SET status = ?3, completed = ?4, failed = ?5
+             WHERE run_id = ?1 AND batch = ?2",
+            params![
+                run_id,
+                batch as i64,
+                status,
+                completed as i64,
+                failed as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The run's checkpoint: every batch Klaviyo accepted, with its job and state.
+    pub fn run_jobs(&self, run_id: &str) -> Result<Vec<JobRecord>> {
+        let db = self.db();
+        let mut stmt = db.prepare(
+            "SELECT batch, job_id, profiles, status, completed, failed, first_line, last_line
+             FROM run_jobs WHERE run_id = ?1 ORDER BY first_line",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(JobRecord {
+                batch: r.get::<_, i64>(0)? as u64,
+                job_id: r.get(1)?,
+                profiles: r.get::<_, i64>(2)? as u64,
+                status: r.get(3)?,
+                completed: r.get::<_, i64>(4)? as u64,
+                failed: r.get::<_, i64>(5)? as u64,
+                first_line: r.get::<_, i64>(6)? as u64,
+                last_line: r.get::<_, i64>(7)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The export's latest run if it can be continued: interrupted, cancelled, or `running`
+    /// with no heartbeat for `stale_secs` (its process died).
+    pub fn resumable_run(&self, export_id: &str, stale_secs: i64) -> Result<Option<RunView>> {
+        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(stale_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let latest = self
+            .db()
+            .query_row(
+                &format!(
+                    "{RUN_SELECT} WHERE r.export_id = ?1 AND (r.status IN ('interrupted', 'cancelled')
+                        OR (r.status = 'running' AND r.heartbeat_at < ?2))
+                     AND r.rowid = (SELECT max(rowid) FROM runs WHERE export_id = ?1)"
+                ),
+                params![export_id, cutoff],
+                run_from_row,
+            )
+            .optional()?;
+        Ok(latest)
+    }
+
+    /// Take a run up again: running, no end, a fresh heartbeat.
+    pub fn reopen_run(&self, run_id: &str) -> Result<()> {
+        self.db().execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL,
+                heartbeat_at = ?2 WHERE id = ?1",
+            params![run_id, now_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_run_full(&self, run_id: &str, full: bool) -> Result<()> {
+        self.db().execute(
+            "UPDATE runs SET full = ?2 WHERE id = ?1",
+            params![run_id, full],
+        )?;
+        Ok(())
+    }
+
+    // ---- delta state: what was last sent, per export and identifier ----
+
+    /// Every (identifier, content hash) last sent for the export, streamed to `f`.
+    pub fn for_each_export_state(
+        &self,
+        export_id: &str,
+        mut f: impl FnMut(&str, u64),
+    ) -> Result<()> {
+        let db = self.db();
+        let mut stmt =
+            db.prepare("SELECT identifier, hash FROM export_state WHERE export_id = ?1")?;
+        let mut rows = stmt.query([export_id])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            f(&id, r.get::<_, i64>(1)? as u64);
+        }
+        Ok(())
+    }
+
+    /// Record what Klaviyo now holds for these identifiers.
+    pub fn save_export_state(&self, export_id: &str, rows: &[(String, u64)]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO export_state (export_id, identifier, hash) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(export_id, identifier) DO UPDATE SET hash = excluded.hash",
+            )?;
+            for (id, hash) in rows {
+                stmt.execute(params![export_id, id, *hash as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_export_state(&self, export_id: &str, identifiers: &[String]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "DELETE FROM export_state WHERE export_id = ?1 AND identifier = ?2",
+            )?;
+            for id in identifiers {
+                stmt.execute(params![export_id, id])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -479,6 +709,27 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// One accepted batch of a run (its checkpoint row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub batch: u64,
+    pub job_id: String,
+    pub profiles: u64,
+    /// `accepted` until the job completes, then `complete` (or `cancelled`).
+    pub status: String,
+    pub completed: u64,
+    pub failed: u64,
+    /// The source lines the batch covers (first and last row in it).
+    pub first_line: u64,
+    pub last_line: u64,
+}
+
+impl JobRecord {
+    pub fn is_complete(&self) -> bool {
+        self.status != "accepted"
     }
 }
 
@@ -532,8 +783,9 @@ fn source_from_row(r: &Row<'_>) -> rusqlite::Result<Source> {
     Ok(Source {
         id: r.get(0)?,
         name: r.get(1)?,
-        kind: SourceKind::Csv,
+        kind: SourceKind::parse(&r.get::<_, String>(2)?).unwrap_or(SourceKind::Csv),
         path: r.get(3)?,
+        table: r.get(4)?,
     })
 }
 
@@ -547,7 +799,7 @@ fn segment_from_row(r: &Row<'_>) -> rusqlite::Result<Segment> {
 }
 
 const EXPORT_SELECT: &str = "SELECT id, name, segment_id, connection_id, list_id, mapping,
-    created_at, updated_at FROM exports";
+    created_at, updated_at, mode, schedule FROM exports";
 
 fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
     let mapping: String = r.get(5)?;
@@ -561,7 +813,11 @@ fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
         connection_id: r.get(3)?,
         list_id: r.get(4)?,
         mapping,
-        mode: ExportMode::Upsert,
+        mode: ExportMode::parse(&r.get::<_, String>(8)?),
+        schedule: r
+            .get::<_, Option<String>>(9)?
+            .and_then(|s| crate::schedule::Schedule::parse(&s).ok())
+            .unwrap_or(crate::schedule::Schedule::Manual),
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
     })
@@ -569,7 +825,7 @@ fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
 
 const RUN_SELECT: &str = "SELECT r.id, r.export_id, e.name, r.trigger, r.who, r.status,
     r.read, r.sent, r.imported, r.rejected, r.failed_in_klaviyo, r.started_at, r.finished_at,
-    r.error FROM runs r JOIN exports e ON e.id = r.export_id";
+    r.error, r.matched, r.unchanged, r.removed FROM runs r JOIN exports e ON e.id = r.export_id";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunView> {
     let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
@@ -586,6 +842,9 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunView> {
             imported: n(8)?,
             rejected: n(9)?,
             failed_in_klaviyo: n(10)?,
+            matched: n(14)?,
+            unchanged: n(15)?,
+            removed: n(16)?,
         },
         started_at: r.get(11)?,
         finished_at: r.get(12)?,
@@ -652,11 +911,12 @@ pub fn put_export(db: &Db, e: &Export) -> Result<()> {
         .map_err(|err| CoreError::invalid("mapping", err.to_string()))?;
     let res = db.execute(
         "INSERT INTO exports (id, name, segment_id, connection_id, list_id, mapping, mode,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'upsert', ?7, ?8)
+            schedule, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, segment_id = excluded.segment_id,
             connection_id = excluded.connection_id, list_id = excluded.list_id,
-            mapping = excluded.mapping, mode = excluded.mode, updated_at = excluded.updated_at",
+            mapping = excluded.mapping, mode = excluded.mode, schedule = excluded.schedule,
+            updated_at = excluded.updated_at",
         params![
             e.id,
             e.name,
@@ -664,6 +924,8 @@ pub fn put_export(db: &Db, e: &Export) -> Result<()> {
             e.connection_id,
             e.list_id,
             mapping,
+            e.mode.as_str(),
+            e.schedule.to_string(),
             e.created_at,
             e.updated_at
         ],

@@ -2,9 +2,11 @@
 //! offer. The Tauri commands and the CLI subcommands are thin wrappers over these methods.
 
 use crate::engine::{self, EventSink, RunPlan};
+use crate::filter::Filter;
 use crate::model::*;
+use crate::schedule::Schedule;
 use crate::secrets::SecretStore;
-use crate::source;
+use crate::source::{self, SourceFormat, SourceSpec};
 use crate::store::Store;
 use crate::{ApiKey, CoreError, Result};
 use segport_klaviyo::Client;
@@ -13,6 +15,19 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 const OPERATOR_NAME: &str = "operator.name";
+/// A `running` run with no heartbeat for this long belongs to a process that died.
+pub const STALE_RUN_SECS: i64 = 30;
+
+/// How to run an export.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Ignore the delta state: send every profile of the segment.
+    pub full: bool,
+    /// Everything but the network: read, filter, map and batch; record nothing.
+    pub dry_run: bool,
+}
+/// How many lists the picker reads at most (50 pages of 10).
+pub const MAX_PICKER_LISTS: usize = 500;
 const OPERATOR_ROLE: &str = "operator.role";
 
 #[derive(Clone)]
@@ -290,6 +305,65 @@ impl Workspace {
         self.connection_view(conn, &op)
     }
 
+    // ---- Klaviyo lists (the export's list picker) ----
+
+    fn connection_for_lists(&self, connection_id: &str) -> Result<Connection> {
+        let op = self.operator()?;
+        let conn = self.store.connection(connection_id)?;
+        if !conn.usable_by_operator(&op) {
+            return Err(CoreError::Forbidden(format!(
+                "The connection \"{}\" cannot be used by you yet: record its consent first (admins only connections need an admin).",
+                conn.name
+            )));
+        }
+        Ok(conn)
+    }
+
+    /// The account's lists, up to [`MAX_PICKER_LISTS`] (10 a page, Klaviyo's maximum).
+    pub async fn klaviyo_lists(&self, connection_id: &str) -> Result<KlaviyoLists> {
+        let conn = self.connection_for_lists(connection_id)?;
+        let client = self.client(&conn)?;
+        let mut lists = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = client.get_lists(cursor.as_deref()).await?;
+            lists.extend(page.lists.into_iter().map(|l| KlaviyoList {
+                id: l.id,
+                name: l.name,
+            }));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return Ok(KlaviyoLists {
+                    lists,
+                    truncated: false,
+                });
+            }
+            if lists.len() >= MAX_PICKER_LISTS {
+                return Ok(KlaviyoLists {
+                    lists,
+                    truncated: true,
+                });
+            }
+        }
+    }
+
+    /// Create a list in Klaviyo (not idempotent: the client looks it up by name before any
+    /// retry). Klaviyo allows 150 new lists a day per account.
+    pub async fn create_klaviyo_list(
+        &self,
+        connection_id: &str,
+        name: &str,
+    ) -> Result<KlaviyoList> {
+        let name = trimmed(name)
+            .ok_or_else(|| CoreError::invalid("List name", "Give the new list a name."))?;
+        let conn = self.connection_for_lists(connection_id)?;
+        let list = self.client(&conn)?.create_list(&name).await?;
+        Ok(KlaviyoList {
+            id: list.id,
+            name: list.name,
+        })
+    }
+
     // ---- exports ----
 
     fn export_view(&self, e: Export) -> Result<ExportView> {
@@ -333,7 +407,12 @@ impl Workspace {
 
     /// The source for a CSV file (one per path) and its "all rows" segment.
     fn segment_for_csv(&self, path: &str) -> Result<Segment> {
-        let source = match self.store.sources()?.into_iter().find(|s| s.path == path) {
+        let source = match self
+            .store
+            .sources()?
+            .into_iter()
+            .find(|s| s.path == path && s.kind == SourceKind::Csv)
+        {
             Some(s) => s,
             None => {
                 let file = Path::new(path)
@@ -348,6 +427,7 @@ impl Workspace {
                     name,
                     kind: SourceKind::Csv,
                     path: path.to_string(),
+                    table: None,
                 };
                 self.store.put_source(&s)?;
                 s
@@ -437,7 +517,11 @@ impl Workspace {
             connection_id: Some(conn.id),
             list_id,
             mapping,
-            mode: ExportMode::Upsert,
+            mode: existing.as_ref().map(|e| e.mode).unwrap_or_default(),
+            schedule: existing
+                .as_ref()
+                .map(|e| e.schedule)
+                .unwrap_or(Schedule::Manual),
             created_at: existing
                 .map(|e| e.created_at)
                 .unwrap_or_else(|| now.clone()),
@@ -478,37 +562,82 @@ impl Workspace {
         cancel: CancellationToken,
         on_event: EventSink,
     ) -> Result<RunSummary> {
+        self.run_export_with(export_id, trigger, RunOptions::default(), cancel, on_event)
+            .await
+    }
+
+    /// Run an export. An earlier run of it that was interrupted or cancelled is taken up where
+    /// it stopped (unless `full`); a dry run does everything but talk to Klaviyo and records
+    /// nothing. Errors found before any row is sent (missing file, no key, wrong list…) fail
+    /// the run with a message and are returned.
+    pub async fn run_export_with(
+        &self,
+        export_id: &str,
+        trigger: RunTrigger,
+        opts: RunOptions,
+        cancel: CancellationToken,
+        on_event: EventSink,
+    ) -> Result<RunSummary> {
         let op = self.operator()?;
         let export = self.store.export(export_id)?;
-        let run = RunView {
-            id: new_id(),
-            export_id: export.id.clone(),
-            export_name: export.name.clone(),
-            trigger,
-            who: op.name.clone(),
-            status: RunStatus::Running,
-            counts: RunCounts::default(),
-            started_at: now_rfc3339(),
-            finished_at: None,
-            error: None,
+        let resumable = if opts.dry_run || opts.full {
+            None
+        } else {
+            self.store.resumable_run(&export.id, STALE_RUN_SECS)?
         };
-        self.store.insert_run(&run)?;
+        let (run, resume) = match resumable {
+            Some(prev) => {
+                self.store.reopen_run(&prev.id)?;
+                let jobs = self.store.run_jobs(&prev.id)?;
+                (prev, jobs)
+            }
+            None => {
+                let run = RunView {
+                    id: if opts.dry_run {
+                        format!("dry-run-{}", new_id())
+                    } else {
+                        new_id()
+                    },
+                    export_id: export.id.clone(),
+                    export_name: export.name.clone(),
+                    trigger,
+                    who: op.name.clone(),
+                    status: RunStatus::Running,
+                    counts: RunCounts::default(),
+                    started_at: now_rfc3339(),
+                    finished_at: None,
+                    error: None,
+                };
+                if !opts.dry_run {
+                    self.store.insert_run(&run)?;
+                    self.store.set_run_full(&run.id, opts.full)?;
+                }
+                (run, vec![])
+            }
+        };
         on_event(&RunEvent {
             run_id: run.id.clone(),
             phase: RunPhase::Starting,
             counts: RunCounts::default(),
             status: Some(RunStatus::Running),
-            message: None,
+            message: (!resume.is_empty()).then(|| {
+                format!(
+                    "Continuing the interrupted run: {} batch(es) already accepted by Klaviyo are not sent again.",
+                    resume.len()
+                )
+            }),
         });
-        let plan = match self.plan(&run.id, export, &op).await {
+        let plan = match self.plan(&run.id, export, &op, opts, resume).await {
             Ok(p) => p,
             Err(e) => {
-                self.store.finish_run(
-                    &run.id,
-                    RunStatus::Failed,
-                    &RunCounts::default(),
-                    Some(&e.to_string()),
-                )?;
+                if !opts.dry_run {
+                    self.store.finish_run(
+                        &run.id,
+                        RunStatus::Failed,
+                        &RunCounts::default(),
+                        Some(&e.to_string()),
+                    )?;
+                }
                 on_event(&RunEvent {
                     run_id: run.id.clone(),
                     phase: RunPhase::Finished,
@@ -519,11 +648,46 @@ impl Workspace {
                 return Err(e);
             }
         };
-        engine::execute(self.store.clone(), plan, cancel, on_event).await?;
+        let (status, counts, error) =
+            engine::execute(self.store.clone(), plan, cancel, on_event).await?;
+        if opts.dry_run {
+            return Ok(RunSummary {
+                run: RunView {
+                    status,
+                    counts,
+                    finished_at: Some(now_rfc3339()),
+                    error,
+                    ..run
+                },
+                rejects: vec![],
+                rejects_total: counts.rejected,
+            });
+        }
         self.run_summary(&run.id)
     }
 
-    async fn plan(&self, run_id: &str, export: Export, op: &Operator) -> Result<RunPlan> {
+    /// The source of a segment, as the engine reads it.
+    pub fn source_spec(&self, source: &Source) -> SourceSpec {
+        let kind = match source.kind {
+            SourceKind::Csv => SourceFormat::Csv,
+            SourceKind::Jsonl => SourceFormat::Jsonl,
+            SourceKind::Sqlite => SourceFormat::Sqlite,
+        };
+        SourceSpec {
+            kind,
+            path: PathBuf::from(&source.path),
+            table: source.table.clone(),
+        }
+    }
+
+    async fn plan(
+        &self,
+        run_id: &str,
+        export: Export,
+        op: &Operator,
+        opts: RunOptions,
+        resume: Vec<crate::store::JobRecord>,
+    ) -> Result<RunPlan> {
         let conn_id = export.connection_id.clone().ok_or_else(|| {
             CoreError::invalid(
                 "Connection",
@@ -541,42 +705,48 @@ impl Workspace {
             )));
         }
         let segment = self.store.segment(&export.segment_id)?;
-        if segment.filter.is_some() {
-            return Err(CoreError::Config(format!(
-                "The segment \"{}\" has a filter; segment filters are not supported by this version yet.",
-                segment.name
-            )));
-        }
+        let filter = segment.filter.as_deref().map(Filter::parse).transpose()?;
         let source = self.store.source(&segment.source_id)?;
-        let csv_path = PathBuf::from(&source.path);
-        // Fail before the run starts on a missing file, an empty one or a missing column.
-        let info = source::inspect_csv(&csv_path)?;
-        if !info.headers.contains(&export.mapping.email) {
-            return Err(source::SourceError::MissingColumn {
-                path: csv_path,
-                column: export.mapping.email.clone(),
-                available: info.headers.join(", "),
-            }
-            .into());
+        let spec = self.source_spec(&source);
+        // Fail before the run starts on a missing file, an empty one, a filter or a mapping
+        // naming a column that is not there.
+        let info = tokio::task::spawn_blocking({
+            let spec = spec.clone();
+            move || source::inspect(&spec, crate::mapping::TYPE_SAMPLE_ROWS)
+        })
+        .await
+        .map_err(|e| CoreError::Config(e.to_string()))??;
+        let columns: Vec<String> = info.columns.iter().map(|c| c.name.clone()).collect();
+        if let Some(f) = &filter {
+            f.compile(&columns)?;
         }
-        let client = self.client(&conn)?;
-        // One cheap request before reading anything: a rejected key, a missing scope, a wrong
-        // list ID or an unreachable host stops the run here, with nothing half-sent.
-        client.get_list(&export.list_id).await.map_err(|e| match e {
-            segport_klaviyo::Error::Invalid { status: 404, .. } => CoreError::invalid(
-                "Klaviyo list ID",
-                format!(
-                    "Klaviyo has no list with the ID \"{}\" in this account. Check the list ID in Klaviyo (Lists & segments → the list → Settings) and edit the export.",
-                    export.list_id
+        crate::mapping::Mapper::new(&export.mapping, &columns, None)?;
+        let client = if opts.dry_run {
+            None
+        } else {
+            let client = self.client(&conn)?;
+            // One cheap request before reading anything: a rejected key, a missing scope, a
+            // wrong list ID or an unreachable host stops the run here, with nothing half-sent.
+            client.get_list(&export.list_id).await.map_err(|e| match e {
+                segport_klaviyo::Error::Invalid { status: 404, .. } => CoreError::invalid(
+                    "Klaviyo list ID",
+                    format!(
+                        "Klaviyo has no list with the ID \"{}\" in this account. Check the list ID in Klaviyo (Lists & segments → the list → Settings) and edit the export.",
+                        export.list_id
+                    ),
                 ),
-            ),
-            other => other.into(),
-        })?;
+                other => other.into(),
+            })?;
+            Some(client)
+        };
         Ok(RunPlan {
             run_id: run_id.to_string(),
             export,
-            csv_path,
+            source: spec,
+            filter,
             client,
+            full: opts.full,
+            resume,
         })
     }
 
@@ -634,6 +804,7 @@ impl Workspace {
                 ..Mapping::default()
             },
             mode: ExportMode::Upsert,
+            schedule: Schedule::Manual,
             created_at: now.clone(),
             updated_at: now,
         };

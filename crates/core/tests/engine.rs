@@ -111,8 +111,13 @@ async fn missing_email_column_fails_the_run_with_an_actionable_message() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "source.missing_column");
-    assert!(err.to_string().contains("mail, name"));
+    // The mapping names the missing column and lists the ones the file has.
+    assert_eq!(err.code(), "export.mapping_invalid");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("email") && msg.contains("mail") && msg.contains("name"),
+        "{msg}"
+    );
     let runs = ws.runs(None).unwrap();
     assert_eq!(runs[0].status, RunStatus::Failed);
     assert!(runs[0].error.as_deref().unwrap().contains("email"));

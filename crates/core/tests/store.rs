@@ -138,3 +138,66 @@ fn contributors_see_only_shared_connections_and_cannot_manage_them() {
         .unwrap_err();
     assert_eq!(err.code(), "forbidden");
 }
+
+#[test]
+fn a_version_1_database_with_data_is_upgraded_with_a_backup_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("segport.db");
+    segport_core::store::create_at_version(&path, 1).unwrap();
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "INSERT INTO connections (id, name, base_url, usable_by, created_at, updated_at)
+                VALUES ('c1', 'Main', 'https://a.klaviyo.com', 'admins', 't', 't');
+             INSERT INTO sources (id, name, kind, path, created_at, updated_at)
+                VALUES ('s1', 'People', 'csv', '/data/people.csv', 't', 't');
+             INSERT INTO segments (id, name, source_id, created_at, updated_at)
+                VALUES ('g1', 'All', 's1', 't', 't');
+             INSERT INTO exports (id, name, segment_id, connection_id, list_id, mapping, created_at, updated_at)
+                VALUES ('e1', 'News', 'g1', 'c1', 'AbC123', '{\"email\":\"email\"}', 't', 't');
+             INSERT INTO runs (id, export_id, trigger, who, status, started_at, heartbeat_at, read)
+                VALUES ('r1', 'e1', 'cli', 'ada', 'partial', 't', 't', 42);
+             INSERT INTO run_rejects (run_id, line, identifier, reason) VALUES ('r1', 7, 'x', 'bad');
+             INSERT INTO run_rejects (run_id, line, identifier, reason) VALUES ('r1', 7, 'x', 'bad');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.user_version().unwrap(), schema_version() as i64);
+    let src = store.source("s1").unwrap();
+    assert_eq!(
+        (src.kind, src.path.as_str(), src.table),
+        (SourceKind::Csv, "/data/people.csv", None)
+    );
+    assert_eq!(store.export("e1").unwrap().mapping.email, "email");
+    let run = store.run("r1").unwrap();
+    assert_eq!(run.counts.read, 42);
+    // Duplicate reject rows collapse to one per line.
+    assert_eq!(store.rejects("r1", 10).unwrap().1, 1);
+    // The file as it was is kept beside it.
+    let backup = dir
+        .path()
+        .join(format!("segport.db.before-v{}", schema_version()));
+    let old = rusqlite::Connection::open(&backup).unwrap();
+    let v: i64 = old
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 1);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("segport.db");
+    std::fs::write(
+        &path,
+        b"this is not sqlite, it is a text file that must survive",
+    )
+    .unwrap();
+    let err = Store::open(&path).err().expect("must refuse");
+    assert_eq!(err.code(), "store.open_failed");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"this is not sqlite, it is a text file that must survive"
+    );
+}

@@ -64,6 +64,9 @@ pub enum Error {
     /// A 2xx answer that does not have the expected shape.
     #[error("Klaviyo sent an answer Segport could not read: {0}. The API may have changed; check for a Segport update.")]
     Decode(String),
+    /// The client's cancellation token was cancelled (the run was stopped).
+    #[error("The request to Klaviyo was cancelled.")]
+    Cancelled,
     /// The configured base URL is not a usable http(s) URL.
     #[error("The base URL is not valid: {0}. Use https://a.klaviyo.com, or the sandbox's http://127.0.0.1:PORT.")]
     InvalidBaseUrl(String),
@@ -82,6 +85,7 @@ impl Error {
             Error::Timeout => "klaviyo.timeout",
             Error::Decode(_) => "klaviyo.decode",
             Error::InvalidBaseUrl(_) => "klaviyo.invalid_base_url",
+            Error::Cancelled => "klaviyo.cancelled",
         }
     }
 

@@ -1,13 +1,26 @@
 //! The Klaviyo API client Segport uses (revision [`REVISION`]). No Tauri.
 //!
-//! Every request goes through one function ([`Client`]'s private `request`): headers, retries
-//! with backoff, and the mapping of answers to [`Error`] live there, so rate limiting can be
-//! added in one place.
+//! Every request goes through one function ([`Client`]'s private `request`): the rate limiter
+//! of its operation (see `limiter.rs`: per account and per operation, burst and steady windows
+//! with the numbers of [`spec::OPERATIONS`]), headers, retries with backoff and jitter,
+//! cancellation, and the mapping of answers to [`Error`] live there.
+//!
+//! * Many jobs are polled with one request: [`Client::poll_jobs`] /
+//!   [`Client::get_bulk_import_jobs`] (100 a page), not one `get_bulk_import_job` each.
+//! * [`Client::with_cancel`] makes every wait (limiter, backoff, answer) stop at once with
+//!   [`Error::Cancelled`].
+//! * [`Client::stats`] counts requests, 429s and retries.
+//! * Request bodies are public functions ([`bulk_import_body`], …) so that they can be checked
+//!   against the spec's schemas without sending them.
 //!
 //! The API key is held in [`ApiKey`]; [`ApiKey::expose`] is the only way to read it, and it is
-//! called in exactly one place (building the Authorization header, marked sensitive).
+//! called in exactly one place (building the Authorization header, marked sensitive; the
+//! limiter registry keeps only a salted hash of it).
 
+mod body;
 mod error;
+mod limiter;
+pub mod spec;
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,7 +32,13 @@ use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use body::{
+    bulk_import_body, bulk_import_envelope_len, bulk_subscribe_body, create_list_body,
+    remove_profiles_body, Subscriber,
+};
 pub use error::{ApiError, Error};
+pub use limiter::LimiterConfig;
+pub use tokio_util::sync::CancellationToken;
 
 /// The API revision this client is written and tested against (pinned).
 pub const REVISION: &str = "2026-07-15";
@@ -29,6 +48,17 @@ pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
 pub const MAX_PROFILES_PER_JOB: usize = 10_000;
 pub const MAX_JOB_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PROFILE_BYTES: usize = 100 * 1024;
+/// Largest `page[size]` of `GET /api/lists`.
+pub const MAX_LISTS_PAGE_SIZE: u32 = 10;
+/// Largest `page[size]` of the other collections Segport reads (jobs, import errors, profile
+/// ids, profiles).
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Values in one `any(…)` filter of [`Client::get_profiles`].
+pub const MAX_FILTER_VALUES: usize = 100;
+/// Profile ids in one `DELETE /api/lists/{id}/relationships/profiles`.
+pub const MAX_PROFILES_PER_REMOVE: usize = 1000;
+/// Profiles in one `POST /api/profile-subscription-bulk-create-jobs`.
+pub const MAX_PROFILES_PER_SUBSCRIBE: usize = 1000;
 
 const JSON_API: &str = "application/vnd.api+json";
 
@@ -79,6 +109,17 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The API's name of the status (`queued`, `processing`, …).
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Processing => "processing",
+            JobStatus::Complete => "complete",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Other(s) => s,
+        }
+    }
+
     fn parse(s: &str) -> Self {
         match s {
             "queued" => JobStatus::Queued,
@@ -144,25 +185,6 @@ impl RetryPolicy {
     }
 }
 
-/// Bytes of a bulk import request body around the profiles. For `n` profiles:
-/// `body_len = bulk_import_envelope_len(list_id) + sum(profile lens) + (n - 1)` (commas).
-pub fn bulk_import_envelope_len(list_id: &str) -> usize {
-    let (prefix, suffix) = bulk_import_envelope(list_id);
-    prefix.len() + suffix.len()
-}
-
-fn bulk_import_envelope(list_id: &str) -> (&'static str, String) {
-    let prefix = r#"{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":["#;
-    let id = serde_json::Value::String(list_id.to_owned()).to_string();
-    let suffix = [
-        r#"]}},"relationships":{"lists":{"data":[{"type":"list","id":"#,
-        &id,
-        "}]}}}}",
-    ]
-    .concat();
-    (prefix, suffix)
-}
-
 /// Whether a failed attempt may be retried.
 enum Retry {
     /// The request never reached Klaviyo, or Klaviyo refused it unprocessed (429): always safe.
@@ -172,11 +194,57 @@ enum Retry {
     No,
 }
 
-/// A Klaviyo API client. Cheap to clone.
+/// A failed attempt: the error, whether it may be retried, and what the answer (if any) said
+/// about the rate limit.
+struct Failure {
+    error: Error,
+    retry: Retry,
+    rate: Option<limiter::RateHeaders>,
+    /// Whether an HTTP answer arrived (as opposed to a network failure).
+    answered: bool,
+}
+
+/// What the client has seen since it was created (shared by its clones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent (every attempt counts).
+    pub requests: u64,
+    /// 429 answers.
+    pub throttled: u64,
+    /// Attempts that were retries of a failed one (after a 429, 5xx or network failure).
+    pub retries: u64,
+    /// 5xx answers (including proxies' HTML pages).
+    pub server_errors: u64,
+    /// Network failures and timeouts.
+    pub network_errors: u64,
+    /// Time spent waiting for the client-side rate limiter, summed over all requests.
+    pub limiter_wait: Duration,
+}
+
+#[derive(Default)]
+struct StatsCell(std::sync::Mutex<ClientStats>);
+
+impl StatsCell {
+    fn update(&self, f: impl FnOnce(&mut ClientStats)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+    fn get(&self) -> ClientStats {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A Klaviyo API client. Cheap to clone; clones share the rate limiter, the statistics and
+/// the cancellation token. Every client of the same base URL and key in the process shares one
+/// rate limiter (Klaviyo's limits are per account).
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     inner: Arc<Inner>,
+    limits: Arc<limiter::AccountLimits>,
+    /// Salted hash of the key (the limiter registry's key); never the key itself.
+    key_hash: u64,
+    stats: Arc<StatsCell>,
+    cancel: CancellationToken,
 }
 
 struct Inner {
@@ -190,6 +258,101 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// One page of a collection, with the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// One page of lists (at most 10: Klaviyo's maximum for lists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListsPage {
+    pub lists: Vec<List>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/lists` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListsQuery {
+    /// 1..=10 ([`MAX_LISTS_PAGE_SIZE`]).
+    pub page_size: u32,
+    pub cursor: Option<String>,
+    /// `filter=equals(name,"…")`.
+    pub name: Option<String>,
+}
+
+impl Default for ListsQuery {
+    fn default() -> Self {
+        ListsQuery {
+            page_size: MAX_LISTS_PAGE_SIZE,
+            cursor: None,
+            name: None,
+        }
+    }
+}
+
+/// `GET /api/profile-bulk-import-jobs` options. Always sorted newest first (`-created_at`)
+/// with only the fields [`Job`] has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsQuery {
+    /// 1..=100 ([`MAX_PAGE_SIZE`]).
+    pub page_size: u32,
+    pub cursor: Option<String>,
+    /// `filter=any(status,[…])`; empty = every status.
+    pub statuses: Vec<JobStatus>,
+}
+
+impl Default for JobsQuery {
+    fn default() -> Self {
+        JobsQuery {
+            page_size: MAX_PAGE_SIZE,
+            cursor: None,
+            statuses: Vec::new(),
+        }
+    }
+}
+
+/// A row of a bulk import job that failed in processing (`import-errors`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportError {
+    pub id: String,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+    /// e.g. `/data/attributes/profiles/data/3/attributes/email` (row 3 of the job's request).
+    pub pointer: Option<String>,
+    /// The profile as it was sent.
+    pub original_payload: Option<serde_json::Value>,
+}
+
+/// Which identifier [`Client::get_profiles`] filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    Email,
+    PhoneNumber,
+    ExternalId,
+}
+
+impl Identifier {
+    fn field(self) -> &'static str {
+        match self {
+            Identifier::Email => "email",
+            Identifier::PhoneNumber => "phone_number",
+            Identifier::ExternalId => "external_id",
+        }
+    }
+}
+
+/// A profile's id and identifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRef {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub external_id: Option<String>,
 }
 
 impl Client {
@@ -212,10 +375,14 @@ impl Client {
                 "\"{trimmed}\" must not have a query or fragment"
             )));
         }
-        let mut auth = HeaderValue::from_str(&format!("Klaviyo-API-Key {}", key.expose().trim()))
-            .map_err(|_| Error::KeyRejected {
-            detail: "the key contains characters that cannot be sent in a header".to_owned(),
-        })?;
+        let key_text = key.expose().trim();
+        let mut auth =
+            HeaderValue::from_str(&format!("Klaviyo-API-Key {key_text}")).map_err(|_| {
+                Error::KeyRejected {
+                    detail: "the key contains characters that cannot be sent in a header"
+                        .to_owned(),
+                }
+            })?;
         auth.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
@@ -230,24 +397,54 @@ impl Client {
             .map_err(|e| {
                 Error::InvalidBaseUrl(format!("cannot build an HTTP client: {}", root_cause(&e)))
             })?;
+        let base_str = base.as_str().trim_end_matches('/').to_owned();
+        let key_hash = limiter::key_hash(key_text);
+        let limits = limiter::AccountLimits::shared(&base_str, key_hash, LimiterConfig::default());
         Ok(Client {
             http,
             inner: Arc::new(Inner {
                 base,
                 retry: RetryPolicy::default(),
             }),
+            limits,
+            key_hash,
+            stats: Arc::default(),
+            cancel: CancellationToken::new(),
         })
     }
 
     /// The same client with another retry policy (tests use short delays).
     pub fn with_retry_policy(self, retry: RetryPolicy) -> Client {
         Client {
-            http: self.http,
             inner: Arc::new(Inner {
                 base: self.inner.base.clone(),
                 retry,
             }),
+            ..self
         }
+    }
+
+    /// The same client, stopped by `token`: once it is cancelled every call (including one
+    /// waiting for the rate limiter, sleeping before a retry, or waiting for an answer)
+    /// returns [`Error::Cancelled`] at once.
+    pub fn with_cancel(self, token: CancellationToken) -> Client {
+        Client {
+            cancel: token,
+            ..self
+        }
+    }
+
+    /// The same client with other rate limiter margins (its state is then kept apart from
+    /// clients with the default margins).
+    pub fn with_limiter_config(self, config: LimiterConfig) -> Client {
+        let base = self.base_url().to_owned();
+        let limits = limiter::AccountLimits::shared(&base, self.key_hash, config);
+        Client { limits, ..self }
+    }
+
+    /// The limiter margins in use.
+    pub fn limiter_config(&self) -> LimiterConfig {
+        self.limits.config()
     }
 
     /// The base URL, without a trailing slash.
@@ -255,8 +452,22 @@ impl Client {
         self.inner.base.as_str().trim_end_matches('/')
     }
 
+    /// What this client (and its clones) has seen so far.
+    pub fn stats(&self) -> ClientStats {
+        self.stats.get()
+    }
+
     /// `GET /api/accounts`: verifies the key and gives the account's name.
     pub async fn get_account(&self) -> Result<Account, Error> {
+        self.get_accounts()
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Decode("no account in the answer".to_owned()))
+    }
+
+    /// `GET /api/accounts` (a private key sees exactly one account).
+    pub async fn get_accounts(&self) -> Result<Vec<Account>, Error> {
         #[derive(Deserialize)]
         struct Doc {
             data: Vec<Res>,
@@ -276,36 +487,47 @@ impl Client {
             organization_name: Option<String>,
         }
         let body = self
-            .request(Method::GET, "/api/accounts", &[], None, true)
+            .request(
+                "get_accounts",
+                Method::GET,
+                "/api/accounts",
+                &[],
+                None,
+                true,
+            )
             .await?;
         let doc: Doc = decode(&body)?;
-        let res = doc
+        Ok(doc
             .data
             .into_iter()
-            .next()
-            .ok_or_else(|| Error::Decode("no account in the answer".to_owned()))?;
-        Ok(Account {
-            id: res.id,
-            name: res
-                .attributes
-                .contact_information
-                .organization_name
-                .unwrap_or_default(),
-        })
+            .map(|res| Account {
+                id: res.id,
+                name: res
+                    .attributes
+                    .contact_information
+                    .organization_name
+                    .unwrap_or_default(),
+            })
+            .collect())
     }
 
-    /// `POST /api/lists`. Not idempotent: on an ambiguous failure (timeout, 503/504/524) it
-    /// looks the list up by name before trying again, so it does not create duplicates.
-    /// (Klaviyo allows duplicate names: an existing list with the same name is returned then.)
+    /// `POST /api/lists`. Not idempotent: on an ambiguous failure (timeout, connection lost,
+    /// 503/504/524) it looks the list up by name before trying again, so it does not create
+    /// duplicates. (Klaviyo allows duplicate names: an existing list with the same name is
+    /// returned then.) Klaviyo allows 150 new lists a day per account.
     pub async fn create_list(&self, name: &str) -> Result<List, Error> {
-        let body =
-            serde_json::json!({ "data": { "type": "list", "attributes": { "name": name } } })
-                .to_string();
-        let body = bytes_of(body);
+        let body = bytes_of(create_list_body(name));
         let mut attempt = 1;
         loop {
             match self
-                .request(Method::POST, "/api/lists", &[], Some(body.clone()), false)
+                .request(
+                    "create_list",
+                    Method::POST,
+                    "/api/lists",
+                    &[],
+                    Some(body.clone()),
+                    false,
+                )
                 .await
             {
                 Ok(resp) => return Ok(decode::<ListDoc>(&resp)?.data.into()),
@@ -315,10 +537,11 @@ impl Client {
                         attempt,
                         "create_list failed ambiguously; looking the list up before retrying"
                     );
-                    tokio::time::sleep(self.inner.retry.backoff(attempt)).await;
+                    self.sleep(self.inner.retry.backoff(attempt)).await?;
                     if let Some(list) = self.find_list_by_name(name).await? {
                         return Ok(list);
                     }
+                    self.stats.update(|s| s.retries += 1);
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -328,58 +551,72 @@ impl Client {
 
     /// `GET /api/lists?filter=equals(name,"…")`: the first list with exactly this name.
     pub async fn find_list_by_name(&self, name: &str) -> Result<Option<List>, Error> {
-        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-        let filter = format!("equals(name,\"{escaped}\")");
+        let page = self
+            .get_lists_with(&ListsQuery {
+                name: Some(name.to_owned()),
+                ..Default::default()
+            })
+            .await?;
+        Ok(page.lists.into_iter().find(|l| l.name == name))
+    }
+
+    /// `GET /api/lists`: one page of 10 lists; pass the previous page's `next_cursor` for the
+    /// next one.
+    pub async fn get_lists(&self, cursor: Option<&str>) -> Result<ListsPage, Error> {
+        self.get_lists_with(&ListsQuery {
+            cursor: cursor.map(str::to_owned),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// `GET /api/lists` with a page size, cursor and name filter (`fields[list]=name`).
+    pub async fn get_lists_with(&self, q: &ListsQuery) -> Result<ListsPage, Error> {
+        let size = q.page_size.clamp(1, MAX_LISTS_PAGE_SIZE).to_string();
+        let filter = q
+            .name
+            .as_deref()
+            .map(|n| format!("equals(name,{})", body::quoted(n)));
+        let mut query: Vec<(&str, &str)> = Vec::with_capacity(4);
+        if let Some(f) = &filter {
+            query.push(("filter", f));
+        }
+        query.extend([("fields[list]", "name"), ("page[size]", size.as_str())]);
+        if let Some(c) = &q.cursor {
+            query.push(("page[cursor]", c));
+        }
         let body = self
-            .request(
-                Method::GET,
-                "/api/lists",
-                &[("filter", &filter), ("page[size]", "10")],
-                None,
-                true,
-            )
+            .request("get_lists", Method::GET, "/api/lists", &query, None, true)
             .await?;
         let doc: ListsDoc = decode(&body)?;
-        Ok(doc
-            .data
-            .into_iter()
-            .map(List::from)
-            .find(|l| l.name == name))
+        Ok(ListsPage {
+            lists: doc.data.into_iter().map(List::from).collect(),
+            next_cursor: next_cursor(&doc.links),
+        })
     }
 
     /// `GET /api/lists/{id}`.
     pub async fn get_list(&self, id: &str) -> Result<List, Error> {
         let path = format!("/api/lists/{}", path_segment(id));
-        let body = self.request(Method::GET, &path, &[], None, true).await?;
+        let body = self
+            .request("get_list", Method::GET, &path, &[], None, true)
+            .await?;
         Ok(decode::<ListDoc>(&body)?.data.into())
     }
 
     /// `POST /api/profile-bulk-import-jobs`: upserts `profiles` and adds them to the list.
     /// Each element of `profiles` is one serialized profile resource
-    /// (`{"type":"profile","attributes":{…}}`); the body is assembled by concatenation.
+    /// (`{"type":"profile","attributes":{…}}`); the body is [`bulk_import_body`].
     /// An idempotent upsert, so it is retried like a GET.
     pub async fn bulk_import(&self, list_id: &str, profiles: &[String]) -> Result<Job, Error> {
-        let (prefix, suffix) = bulk_import_envelope(list_id);
-        let len = prefix.len()
-            + suffix.len()
-            + profiles.iter().map(String::len).sum::<usize>()
-            + profiles.len().saturating_sub(1);
-        let mut body = String::with_capacity(len);
-        body.push_str(prefix);
-        for (i, p) in profiles.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(p);
-        }
-        body.push_str(&suffix);
-        debug_assert_eq!(body.len(), len);
+        let body = bytes_of(bulk_import_body(list_id, profiles));
         let resp = self
             .request(
+                "bulk_import_profiles",
                 Method::POST,
                 "/api/profile-bulk-import-jobs",
                 &[],
-                Some(bytes_of(body)),
+                Some(body),
                 true,
             )
             .await?;
@@ -389,20 +626,370 @@ impl Client {
     /// `GET /api/profile-bulk-import-jobs/{id}`.
     pub async fn get_bulk_import_job(&self, job_id: &str) -> Result<Job, Error> {
         let path = format!("/api/profile-bulk-import-jobs/{}", path_segment(job_id));
-        let body = self.request(Method::GET, &path, &[], None, true).await?;
+        let body = self
+            .request(
+                "get_bulk_import_profiles_job",
+                Method::GET,
+                &path,
+                &[],
+                None,
+                true,
+            )
+            .await?;
         Ok(decode::<JobDoc>(&body)?.data.into())
     }
 
-    /// The one request path: sends, retries per [`RetryPolicy`], maps answers to [`Error`].
-    /// Returns the body of a 2xx answer.
+    /// `GET /api/profile-bulk-import-jobs`: a page of the account's jobs, newest first, with
+    /// sparse fields — one request shows up to 100 jobs.
+    pub async fn get_bulk_import_jobs(&self, q: &JobsQuery) -> Result<Page<Job>, Error> {
+        let size = q.page_size.clamp(1, MAX_PAGE_SIZE).to_string();
+        let filter = (!q.statuses.is_empty()).then(|| {
+            let values: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|s| body::quoted(s.as_str()))
+                .collect();
+            format!("any(status,[{}])", values.join(","))
+        });
+        let mut query: Vec<(&str, &str)> = vec![
+            (
+                "fields[profile-bulk-import-job]",
+                "status,total_count,completed_count,failed_count",
+            ),
+            ("page[size]", &size),
+            ("sort", "-created_at"),
+        ];
+        if let Some(f) = &filter {
+            query.push(("filter", f));
+        }
+        if let Some(c) = &q.cursor {
+            query.push(("page[cursor]", c));
+        }
+        let body = self
+            .request(
+                "get_bulk_import_profiles_jobs",
+                Method::GET,
+                "/api/profile-bulk-import-jobs",
+                &query,
+                None,
+                true,
+            )
+            .await?;
+        let doc: JobsDoc = decode(&body)?;
+        Ok(Page {
+            items: doc.data.into_iter().map(Job::from).collect(),
+            next_cursor: next_cursor(&doc.links),
+        })
+    }
+
+    /// The current state of many jobs with as few requests as possible: pages through
+    /// [`Client::get_bulk_import_jobs`] (100 a page, newest first) until every id in `ids` has
+    /// been seen or the pages run out (at most `10 + ids.len() / 100` pages). Jobs not found
+    /// (expired, or buried under many newer jobs) are absent from the answer: ask
+    /// [`Client::get_bulk_import_job`] for those.
+    pub async fn poll_jobs(&self, ids: &[String]) -> Result<Vec<Job>, Error> {
+        let mut wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut found = Vec::new();
+        let mut q = JobsQuery::default();
+        for _ in 0..(10 + ids.len() / 100) {
+            if wanted.is_empty() {
+                break;
+            }
+            let page = self.get_bulk_import_jobs(&q).await?;
+            for job in page.items {
+                if wanted.remove(job.id.as_str()) {
+                    found.push(job);
+                }
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+
+    /// `GET /api/profile-bulk-import-jobs/{id}/import-errors`: rows that failed in processing,
+    /// 100 a page, each with the profile as it was sent.
+    pub async fn get_bulk_import_job_errors(
+        &self,
+        job_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<ImportError>, Error> {
+        #[derive(Deserialize)]
+        struct Doc {
+            data: Vec<Res>,
+            #[serde(default)]
+            links: Option<Links>,
+        }
+        #[derive(Deserialize)]
+        struct Res {
+            id: String,
+            attributes: Attrs,
+        }
+        #[derive(Deserialize)]
+        struct Attrs {
+            #[serde(default)]
+            code: Option<String>,
+            #[serde(default)]
+            title: Option<String>,
+            #[serde(default)]
+            detail: Option<String>,
+            #[serde(default)]
+            source: Option<Source>,
+            #[serde(default)]
+            original_payload: Option<serde_json::Value>,
+        }
+        #[derive(Deserialize)]
+        struct Source {
+            #[serde(default)]
+            pointer: Option<String>,
+        }
+        let path = format!(
+            "/api/profile-bulk-import-jobs/{}/import-errors",
+            path_segment(job_id)
+        );
+        let body = self
+            .get_page("get_errors_for_bulk_import_profiles_job", &path, cursor)
+            .await?;
+        let doc: Doc = decode(&body)?;
+        Ok(Page {
+            items: doc
+                .data
+                .into_iter()
+                .map(|r| ImportError {
+                    id: r.id,
+                    code: r.attributes.code.unwrap_or_default(),
+                    title: r.attributes.title.unwrap_or_default(),
+                    detail: r.attributes.detail.unwrap_or_default(),
+                    pointer: r.attributes.source.and_then(|s| s.pointer),
+                    original_payload: r.attributes.original_payload.filter(|v| !v.is_null()),
+                })
+                .collect(),
+            next_cursor: next_cursor(&doc.links),
+        })
+    }
+
+    /// `GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`: ids of the job's
+    /// profiles, 100 a page.
+    pub async fn get_bulk_import_job_profile_ids(
+        &self,
+        job_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<String>, Error> {
+        let path = format!(
+            "/api/profile-bulk-import-jobs/{}/relationships/profiles",
+            path_segment(job_id)
+        );
+        let body = self
+            .get_page(
+                "get_profile_ids_for_bulk_import_profiles_job",
+                &path,
+                cursor,
+            )
+            .await?;
+        ids_page(&body)
+    }
+
+    /// `GET /api/lists/{id}/relationships/profiles`: ids of the list's members, 100 a page
+    /// (a 1M-member list is 10,000 pages, ≈ 14 min at 750/min: avoid for big lists).
+    pub async fn get_list_profile_ids(
+        &self,
+        list_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<String>, Error> {
+        let path = format!(
+            "/api/lists/{}/relationships/profiles",
+            path_segment(list_id)
+        );
+        let body = self
+            .get_page("get_profile_ids_for_list", &path, cursor)
+            .await?;
+        ids_page(&body)
+    }
+
+    /// `GET /api/profiles?filter=any(<identifier>,[…])`: the profiles having one of `values`
+    /// (at most [`MAX_FILTER_VALUES`] values), 100 a page, with their identifiers.
+    /// [`Client::find_profiles`] splits and pages for you.
+    pub async fn get_profiles(
+        &self,
+        by: Identifier,
+        values: &[String],
+        cursor: Option<&str>,
+    ) -> Result<Page<ProfileRef>, Error> {
+        #[derive(Deserialize)]
+        struct Doc {
+            data: Vec<Res>,
+            #[serde(default)]
+            links: Option<Links>,
+        }
+        #[derive(Deserialize)]
+        struct Res {
+            id: String,
+            #[serde(default)]
+            attributes: Option<Attrs>,
+        }
+        #[derive(Deserialize, Default)]
+        struct Attrs {
+            #[serde(default)]
+            email: Option<String>,
+            #[serde(default)]
+            phone_number: Option<String>,
+            #[serde(default)]
+            external_id: Option<String>,
+        }
+        let quoted: Vec<String> = values.iter().map(|v| body::quoted(v)).collect();
+        let filter = format!("any({},[{}])", by.field(), quoted.join(","));
+        let size = MAX_PAGE_SIZE.to_string();
+        let mut query: Vec<(&str, &str)> = vec![
+            ("fields[profile]", "email,phone_number,external_id"),
+            ("filter", &filter),
+            ("page[size]", &size),
+        ];
+        if let Some(c) = cursor {
+            query.push(("page[cursor]", c));
+        }
+        let body = self
+            .request(
+                "get_profiles",
+                Method::GET,
+                "/api/profiles",
+                &query,
+                None,
+                true,
+            )
+            .await?;
+        let doc: Doc = decode(&body)?;
+        Ok(Page {
+            items: doc
+                .data
+                .into_iter()
+                .map(|r| {
+                    let a = r.attributes.unwrap_or_default();
+                    ProfileRef {
+                        id: r.id,
+                        email: a.email,
+                        phone_number: a.phone_number,
+                        external_id: a.external_id,
+                    }
+                })
+                .collect(),
+            next_cursor: next_cursor(&doc.links),
+        })
+    }
+
+    /// Every profile having one of `values`: [`Client::get_profiles`] in chunks of
+    /// [`MAX_FILTER_VALUES`], following cursors.
+    pub async fn find_profiles(
+        &self,
+        by: Identifier,
+        values: &[String],
+    ) -> Result<Vec<ProfileRef>, Error> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(MAX_FILTER_VALUES) {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self.get_profiles(by, chunk, cursor.as_deref()).await?;
+                out.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `DELETE /api/lists/{id}/relationships/profiles`: removes the profiles from the list
+    /// (not their consent). Sent in requests of [`MAX_PROFILES_PER_REMOVE`] ids; idempotent,
+    /// so retried like a GET.
+    pub async fn remove_profiles_from_list(
+        &self,
+        list_id: &str,
+        profile_ids: &[String],
+    ) -> Result<(), Error> {
+        let path = format!(
+            "/api/lists/{}/relationships/profiles",
+            path_segment(list_id)
+        );
+        for chunk in profile_ids.chunks(MAX_PROFILES_PER_REMOVE) {
+            let body = bytes_of(remove_profiles_body(chunk));
+            self.request(
+                "remove_profiles_from_list",
+                Method::DELETE,
+                &path,
+                &[],
+                Some(body),
+                true,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `POST /api/profile-subscription-bulk-create-jobs`: gives the subscribers email / SMS
+    /// marketing consent (and adds them to `list_id` if given). The opt-in feature only:
+    /// list membership is not consent. Sent in requests of [`MAX_PROFILES_PER_SUBSCRIBE`];
+    /// subscribing twice has the same result, so it is retried like a GET.
+    pub async fn bulk_subscribe(
+        &self,
+        list_id: Option<&str>,
+        subscribers: &[Subscriber],
+        custom_source: Option<&str>,
+    ) -> Result<(), Error> {
+        for chunk in subscribers.chunks(MAX_PROFILES_PER_SUBSCRIBE) {
+            let body = bytes_of(bulk_subscribe_body(list_id, chunk, custom_source));
+            self.request(
+                "bulk_subscribe_profiles",
+                Method::POST,
+                "/api/profile-subscription-bulk-create-jobs",
+                &[],
+                Some(body),
+                true,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn get_page(
+        &self,
+        op: &'static str,
+        path: &str,
+        cursor: Option<&str>,
+    ) -> Result<bytes::Bytes, Error> {
+        let size = MAX_PAGE_SIZE.to_string();
+        let mut query: Vec<(&str, &str)> = vec![("page[size]", &size)];
+        if let Some(c) = cursor {
+            query.push(("page[cursor]", c));
+        }
+        self.request(op, Method::GET, path, &query, None, true)
+            .await
+    }
+
+    /// Sleeps, unless the client is cancelled first.
+    async fn sleep(&self, d: Duration) -> Result<(), Error> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(Error::Cancelled),
+            _ = tokio::time::sleep(d) => Ok(()),
+        }
+    }
+
+    /// The one request path: waits for the rate limiter of operation `op` (an `operationId`
+    /// of [`spec::OPERATIONS`]), sends, retries per [`RetryPolicy`], maps answers to
+    /// [`Error`]. Returns the body of a 2xx answer.
     async fn request(
         &self,
+        op: &'static str,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
         body: Option<bytes::Bytes>,
         idempotent: bool,
     ) -> Result<bytes::Bytes, Error> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let mut url = self.inner.base.clone();
         url.set_path(&format!(
             "{}{path}",
@@ -411,29 +998,87 @@ impl Client {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
+        let limiter = self.limits.op(op);
+        debug_assert!(limiter.is_some(), "{op} is not an operation of the spec");
         let policy = &self.inner.retry;
         let mut attempt: u32 = 1;
         loop {
-            let (error, retry) = match self.send_once(&method, &url, body.clone()).await {
-                Ok(bytes) => return Ok(bytes),
+            let mut permit = match &limiter {
+                Some(l) => {
+                    let (permit, waited) = l.acquire(&self.cancel).await?;
+                    self.stats.update(|s| {
+                        s.limiter_wait += waited;
+                        s.requests += 1;
+                        s.retries += u64::from(attempt > 1);
+                    });
+                    Some(permit)
+                }
+                None => {
+                    self.stats.update(|s| {
+                        s.requests += 1;
+                        s.retries += u64::from(attempt > 1);
+                    });
+                    None
+                }
+            };
+            if let Some(p) = permit.as_mut() {
+                p.sent();
+            }
+            let outcome = tokio::select! {
+                _ = self.cancel.cancelled() => return Err(Error::Cancelled),
+                r = self.send_once(&method, &url, body.clone()) => r,
+            };
+            let Failure {
+                error,
+                retry,
+                rate,
+                answered,
+            } = match outcome {
+                Ok((bytes, rate)) => {
+                    if let Some(p) = permit {
+                        p.answered(rate);
+                    }
+                    return Ok(bytes);
+                }
                 Err(failure) => failure,
             };
-            let wait = match retry {
-                Retry::Safe(hint) => Some(hint),
-                Retry::IfIdempotent if idempotent => Some(None),
+            let throttled_for = match &error {
+                Error::RateLimited { retry_after } => {
+                    Some(retry_after.unwrap_or_else(|| policy.backoff(attempt)))
+                }
                 _ => None,
             };
-            let Some(hint) = wait else { return Err(error) };
-            if attempt >= policy.max_attempts {
+            self.stats.update(|s| match &error {
+                Error::RateLimited { .. } => s.throttled += 1,
+                Error::Server { .. } => s.server_errors += 1,
+                Error::Timeout | Error::Unreachable { .. } => s.network_errors += 1,
+                _ => {}
+            });
+            match (permit, throttled_for) {
+                (Some(p), Some(wait)) => p.throttled(wait),
+                (Some(p), None) if answered => p.answered(rate),
+                (p, _) => drop(p),
+            }
+            let may_retry = match retry {
+                Retry::Safe(_) => true,
+                Retry::IfIdempotent => idempotent,
+                Retry::No => false,
+            };
+            if !may_retry || attempt >= policy.max_attempts {
                 return Err(error);
             }
-            let delay = match hint {
-                Some(d) if d > policy.max_retry_after => return Err(error),
-                Some(d) => d,
-                None => policy.backoff(attempt),
+            let delay = match (throttled_for, &retry) {
+                (Some(d), _) if d > policy.max_retry_after => return Err(error),
+                // The limiter holds every request of this operation back until then.
+                (Some(_), _) if limiter.is_some() => Duration::ZERO,
+                (Some(d), _) => d,
+                (None, Retry::Safe(Some(d))) => *d,
+                (None, _) => policy.backoff(attempt),
             };
             tracing::warn!(%method, path, attempt, code = error.code(), delay_ms = delay.as_millis() as u64, "Klaviyo request failed; retrying");
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                self.sleep(delay).await?;
+            }
             attempt += 1;
         }
     }
@@ -443,30 +1088,40 @@ impl Client {
         method: &Method,
         url: &Url,
         body: Option<bytes::Bytes>,
-    ) -> Result<bytes::Bytes, (Error, Retry)> {
+    ) -> Result<(bytes::Bytes, Option<limiter::RateHeaders>), Failure> {
+        let network = |e: &reqwest::Error| {
+            let (error, retry) = transport_error(e, url);
+            Failure {
+                error,
+                retry,
+                rate: None,
+                answered: false,
+            }
+        };
         let mut req = self.http.request(method.clone(), url.clone());
         if let Some(body) = body {
             req = req.header(CONTENT_TYPE, JSON_API).body(body);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return Err(transport_error(&e, url)),
-        };
+        let resp = req.send().await.map_err(|e| network(&e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(transport_error(&e, url)),
-        };
+        let rate = limiter::parse_headers(resp.headers());
+        let bytes = resp.bytes().await.map_err(|e| network(&e))?;
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), "Klaviyo answered");
         if status.is_success() {
-            return Ok(bytes);
+            return Ok((bytes, rate));
         }
-        Err(status_error(status, &bytes, retry_after))
+        let (error, retry) = status_error(status, &bytes, retry_after);
+        Err(Failure {
+            error,
+            retry,
+            rate,
+            answered: true,
+        })
     }
 }
 
@@ -665,6 +1320,51 @@ struct ListDoc {
 #[derive(Deserialize)]
 struct ListsDoc {
     data: Vec<ListRes>,
+    #[serde(default)]
+    links: Option<Links>,
+}
+
+#[derive(Deserialize)]
+struct JobsDoc {
+    data: Vec<JobRes>,
+    #[serde(default)]
+    links: Option<Links>,
+}
+
+#[derive(Deserialize)]
+struct Links {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The `page[cursor]` of a collection's `links.next` URL.
+fn next_cursor(links: &Option<Links>) -> Option<String> {
+    let next = links.as_ref()?.next.as_deref()?;
+    let url = Url::parse(next).ok()?;
+    let cursor = url
+        .query_pairs()
+        .find(|(k, _)| k == "page[cursor]")
+        .map(|(_, v)| v.into_owned());
+    cursor.filter(|c| !c.is_empty())
+}
+
+/// A page of `{"type": "profile", "id": …}` identifiers.
+fn ids_page(body: &[u8]) -> Result<Page<String>, Error> {
+    #[derive(Deserialize)]
+    struct Doc {
+        data: Vec<Ident>,
+        #[serde(default)]
+        links: Option<Links>,
+    }
+    #[derive(Deserialize)]
+    struct Ident {
+        id: String,
+    }
+    let doc: Doc = decode(body)?;
+    Ok(Page {
+        items: doc.data.into_iter().map(|i| i.id).collect(),
+        next_cursor: next_cursor(&doc.links),
+    })
 }
 
 #[derive(Deserialize)]

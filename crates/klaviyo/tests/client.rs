@@ -21,6 +21,7 @@ async fn start() -> Sandbox {
         ],
         job_processing: Duration::from_millis(30),
         account_name: "Acme Test Shop".to_owned(),
+        ..Default::default()
     };
     Sandbox::start(config, "127.0.0.1:0".parse().expect("addr"))
         .await
@@ -454,4 +455,52 @@ async fn create_list_after_an_ambiguous_failure_looks_the_list_up_first() {
         "{}",
         received[1].head
     );
+}
+
+#[tokio::test]
+async fn a_bare_429_is_retried_after_a_backoff() {
+    // Neither Retry-After nor "Expected available in N seconds": the retry policy's backoff.
+    let bare = http_response(
+        "429 Too Many Requests",
+        "",
+        "application/vnd.api+json",
+        r#"{"errors":[{"id":"1","status":429,"code":"throttled","title":"Request was throttled.","detail":"Request was throttled."}]}"#,
+    );
+    let ok = http_response(
+        "200 OK",
+        "",
+        "application/vnd.api+json",
+        r#"{"data":[],"links":{"self":"x","next":null}}"#,
+    );
+    let (url, log) = scripted(vec![bare, ok]).await;
+    let c = Client::new(&url, ApiKey::new(KEY.to_owned()))
+        .expect("client")
+        .with_retry_policy(fast_retries());
+    let page = c.get_lists(None).await.expect("second attempt");
+    assert!(page.lists.is_empty() && page.next_cursor.is_none());
+    assert_eq!(log.lock().expect("log").len(), 2);
+    let stats = c.stats();
+    assert_eq!((stats.requests, stats.throttled, stats.retries), (2, 1, 1));
+}
+
+#[tokio::test]
+async fn a_429_asking_longer_than_the_policy_allows_is_rate_limited() {
+    let long = http_response(
+        "429 Too Many Requests",
+        "Retry-After: 600\r\n",
+        "application/vnd.api+json",
+        r#"{"errors":[{"status":429,"code":"throttled","title":"Request was throttled.","detail":"Request was throttled. Expected available in 600 seconds."}]}"#,
+    );
+    let (url, log) = scripted(vec![long]).await;
+    let c = Client::new(&url, ApiKey::new(KEY.to_owned()))
+        .expect("client")
+        .with_retry_policy(fast_retries());
+    let err = c.get_lists(None).await.expect_err("429");
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(600)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("600 s"), "{err}");
+    assert_eq!(log.lock().expect("log").len(), 1);
+    assert_no_key(&err, KEY);
 }

@@ -1,7 +1,6 @@
-//! Route handlers. Each /api handler first calls [`authorize`] with the operation's scopes
-//! (the spec's `x-klaviyo-scopes`), then checks the revision header, then its input.
+//! Route handlers. Authentication, scopes, rate limits and the revision header are checked
+//! before a handler runs (see `gate.rs`); handlers check content type and input.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,92 +10,65 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiErrors};
-use crate::store::{self, ImportErrorRec, JobRec, JobStatus, PendingProfile};
-use crate::{AppState, JSON_API, MAX_JOB_BYTES, MAX_PROFILES_PER_JOB, MAX_PROFILE_BYTES};
+use crate::store::{self, ImportErrorRec, JobRec, JobStatus, PendingProfile, UpsertError};
+use crate::{AppState, Fault, JSON_API, MAX_JOB_BYTES, MAX_PROFILES_PER_JOB, MAX_PROFILE_BYTES};
 
 type S = State<Arc<AppState>>;
 type Params = Query<Vec<(String, String)>>;
 type ApiResult = Result<Response, ApiErrors>;
 
+/// Most profiles `DELETE`/`POST /api/lists/{id}/relationships/profiles` and the bulk subscribe
+/// job accept in one request.
+const MAX_IDS_PER_CALL: usize = 1000;
+
+const LIST_FIELDS: &[&str] = &["created", "id", "name", "opt_in_process", "updated"];
+const JOB_FIELDS: &[&str] = &[
+    "completed_at",
+    "completed_count",
+    "created_at",
+    "expires_at",
+    "failed_count",
+    "id",
+    "started_at",
+    "status",
+    "total_count",
+];
+
 // ---------------------------------------------------------------------------------------------
 // Common checks
 
-/// Authentication (401), scopes (403), then the revision header (400).
-fn authorize(state: &AppState, headers: &HeaderMap, scopes: &[&str]) -> Result<(), ApiError> {
-    let not_authenticated = |detail: &str| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "not_authenticated",
-            "Authentication credentials were not provided.",
-            detail,
-        )
+/// Reads `fields[TYPE]=a,b` (sparse fieldsets). `None` = all fields.
+fn sparse_fields(
+    params: &[(String, String)],
+    ty: &str,
+    allowed: &[&str],
+) -> Result<Option<Vec<String>>, ApiError> {
+    let key = format!("fields[{ty}]");
+    let Some((_, v)) = params.iter().find(|(k, _)| *k == key) else {
+        return Ok(None);
     };
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(not_authenticated(
-            "Missing Authorization header. Use `Authorization: Klaviyo-API-Key <private key>`.",
-        ));
-    };
-    let value = value.to_str().unwrap_or("");
-    let Some(key) = value.strip_prefix("Klaviyo-API-Key ") else {
-        return Err(not_authenticated(
-            "Missing or invalid authorization scheme. Please use Klaviyo-API-Key.",
-        ));
-    };
-    let Some(granted) = state.keys.get(key.trim()) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "not_authenticated",
-            "Incorrect authentication credentials.",
-            "The API key is not valid or has been revoked.",
-        ));
-    };
-    let missing: Vec<&str> = scopes
-        .iter()
-        .copied()
-        .filter(|s| !granted.contains(*s))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_denied",
-            "You do not have permission to perform this action.",
-            format!(
-                "This API key is missing required scopes: {}.",
-                missing.join(", ")
-            ),
-        ));
+    let fields: Vec<String> = v.split(',').map(|f| f.trim().to_owned()).collect();
+    for f in &fields {
+        if !allowed.contains(&f.as_str()) {
+            return Err(ApiError::invalid(format!(
+                "'{f}' is not a valid field for the resource '{ty}'. Valid fields: {}.",
+                allowed.join(", ")
+            ))
+            .parameter(key));
+        }
     }
-    check_revision(headers)
+    Ok(Some(fields))
 }
 
-fn check_revision(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get("revision") else {
-        return Err(ApiError::invalid(format!(
-            "Missing required header `revision`. Send the API revision in YYYY-MM-DD format, e.g. `revision: {}`.",
-            crate::REVISION
-        ))
-        .parameter("revision"));
-    };
-    let value = value.to_str().unwrap_or("");
-    let date = value.split('.').next().unwrap_or("");
-    let b = date.as_bytes();
-    let well_formed = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !well_formed {
-        return Err(ApiError::invalid(format!(
-            "Invalid revision `{value}`. Use the format YYYY-MM-DD[.suffix], e.g. {}.",
-            crate::REVISION
-        ))
-        .parameter("revision"));
+/// Keeps only the requested attributes of a resource object.
+fn sparse(mut resource: Value, fields: &Option<Vec<String>>) -> Value {
+    if let (Some(fields), Some(attrs)) = (fields, resource["attributes"].as_object_mut()) {
+        attrs.retain(|k, _| fields.iter().any(|f| f == k));
     }
-    Ok(())
+    resource
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -222,14 +194,25 @@ fn collection(
             Some(offset.saturating_sub(size)),
         )
     });
-    json!({
-        "data": data,
-        "links": {
-            "self": page_link(&state.base_url, path, params, (offset > 0).then_some(offset)),
-            "next": next,
-            "prev": prev,
-        }
-    })
+    // The spec's CollectionLinks has `next`/`prev` as (non-nullable) strings: omit them when
+    // there is no such page.
+    let mut links = Map::new();
+    links.insert(
+        "self".into(),
+        json!(page_link(
+            &state.base_url,
+            path,
+            params,
+            (offset > 0).then_some(offset)
+        )),
+    );
+    if let Some(next) = next {
+        links.insert("next".into(), json!(next));
+    }
+    if let Some(prev) = prev {
+        links.insert("prev".into(), json!(prev));
+    }
+    json!({ "data": data, "links": links })
 }
 
 /// A filter of the form `equals(field,"v")`, `equals(field,["v"])` or `any(field,["a","b"])`.
@@ -307,8 +290,8 @@ fn parse_quoted(s: &str) -> Option<(String, &str)> {
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
-pub async fn get_accounts(State(s): S, headers: HeaderMap) -> ApiResult {
-    authorize(&s, &headers, &["accounts:read"])?;
+pub async fn get_accounts(State(s): S, Query(params): Params) -> ApiResult {
+    reject_unknown_params(&params, &[])?;
     let base = &s.base_url;
     let account = json!({
         "type": "account",
@@ -339,7 +322,7 @@ pub async fn get_accounts(State(s): S, headers: HeaderMap) -> ApiResult {
     });
     Ok(doc(
         StatusCode::OK,
-        json!({ "data": [account], "links": { "self": format!("{base}/api/accounts"), "next": null, "prev": null } }),
+        json!({ "data": [account], "links": { "self": format!("{base}/api/accounts") } }),
     ))
 }
 
@@ -378,7 +361,6 @@ struct CreateListAttrs {
 }
 
 pub async fn create_list(State(s): S, headers: HeaderMap, body: Bytes) -> ApiResult {
-    authorize(&s, &headers, &["lists:write"])?;
     check_content_type(&headers)?;
     let req: CreateListReq = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("Malformed request body: {e}")).pointer("/data"))?;
@@ -401,8 +383,7 @@ pub async fn create_list(State(s): S, headers: HeaderMap, body: Bytes) -> ApiRes
     Ok(doc(StatusCode::CREATED, body))
 }
 
-pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -> ApiResult {
-    authorize(&s, &headers, &["lists:read"])?;
+pub async fn get_lists(State(s): S, Query(params): Params) -> ApiResult {
     // `include` (tags, flow-triggers) is accepted and ignored: the sandbox has neither.
     reject_unknown_params(
         &params,
@@ -427,6 +408,7 @@ pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -
         }
     };
     let (size, offset) = paging(&params, 10, 10)?;
+    let fields = sparse_fields(&params, "list", LIST_FIELDS)?;
     let filter = match params.iter().find(|(k, _)| k == "filter") {
         Some((_, f)) => Some(parse_filter(f, &["name", "id"])?),
         None => None,
@@ -455,7 +437,7 @@ pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -
         .iter()
         .skip(offset)
         .take(size)
-        .map(|l| list_json(&s.base_url, l))
+        .map(|l| sparse(list_json(&s.base_url, l), &fields))
         .collect();
     Ok(doc(
         StatusCode::OK,
@@ -463,13 +445,13 @@ pub async fn get_lists(State(s): S, headers: HeaderMap, Query(params): Params) -
     ))
 }
 
-pub async fn get_list(State(s): S, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
-    authorize(&s, &headers, &["lists:read"])?;
+pub async fn get_list(State(s): S, Path(id): Path<String>, Query(params): Params) -> ApiResult {
+    let fields = sparse_fields(&params, "list", LIST_FIELDS)?;
     let store = s.store();
     let list = store
         .list(&id)
         .ok_or_else(|| ApiError::not_found(format!("A list with id {id} does not exist.")))?;
-    let body = json!({ "data": list_json(&s.base_url, list), "links": { "self": format!("{}/api/lists/{id}/", s.base_url) } });
+    let body = json!({ "data": sparse(list_json(&s.base_url, list), &fields), "links": { "self": format!("{}/api/lists/{id}/", s.base_url) } });
     Ok(doc(StatusCode::OK, body))
 }
 
@@ -484,8 +466,8 @@ struct ImportReq<'a> {
 
 #[derive(Deserialize)]
 struct ImportData<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    #[serde(rename = "type")]
+    ty: String,
     #[serde(borrow)]
     attributes: ImportAttrs<'a>,
     #[serde(default)]
@@ -523,30 +505,52 @@ struct RelId {
 }
 
 #[derive(Deserialize)]
-struct ProfileIn<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
-    #[serde(borrow)]
-    attributes: ProfileAttrsIn<'a>,
+struct ProfileIn {
+    #[serde(rename = "type")]
+    ty: String,
+    attributes: ProfileAttrsIn,
 }
 
+/// The attributes the sandbox keeps. `null` deserializes to `None` ("leave unchanged").
 #[derive(Deserialize)]
-struct ProfileAttrsIn<'a> {
-    #[serde(default, borrow)]
-    email: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    phone_number: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    external_id: Option<Cow<'a, str>>,
+struct ProfileAttrsIn {
+    #[serde(default)]
+    email: Option<Box<str>>,
+    #[serde(default)]
+    phone_number: Option<Box<str>>,
+    #[serde(default)]
+    external_id: Option<Box<str>>,
+    #[serde(default)]
+    first_name: Option<Box<str>>,
+    #[serde(default)]
+    last_name: Option<Box<str>>,
+    #[serde(default)]
+    organization: Option<Box<str>>,
+    #[serde(default)]
+    locale: Option<Box<str>>,
+    #[serde(default)]
+    title: Option<Box<str>>,
+    #[serde(default)]
+    image: Option<Box<str>>,
+    #[serde(default)]
+    location: Option<Map<String, Value>>,
+    #[serde(default)]
+    properties: Option<Map<String, Value>>,
 }
 
-fn non_empty(v: Option<Cow<'_, str>>) -> Option<Box<str>> {
-    v.filter(|s| !s.is_empty()).map(|s| Box::from(s.as_ref()))
+/// An identifier that is "" counts as absent (it cannot identify anyone).
+fn identifier(v: Option<Box<str>>) -> Option<Box<str>> {
+    v.filter(|s| !s.is_empty())
 }
 
-pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> ApiResult {
-    authorize(&s, &headers, &["lists:write", "profiles:write"])?;
+pub async fn create_import_job(
+    State(s): S,
+    headers: HeaderMap,
+    Query(params): Params,
+    body: Bytes,
+) -> ApiResult {
     check_content_type(&headers)?;
+    let fields = sparse_fields(&params, "profile-bulk-import-job", JOB_FIELDS)?;
     if body.len() > MAX_JOB_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -586,7 +590,9 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
         .into());
     }
 
-    // Validate every profile; collect all errors (one per bad profile).
+    // Validate every profile; collect all errors (one per bad profile). Syntax errors (a bad
+    // email, a missing identifier, an oversized profile) reject the whole request; semantic ones
+    // (a phone not in E.164, conflicting identifiers) become import-errors rows later.
     let mut errors = Vec::new();
     let mut pending = Vec::with_capacity(profiles.len());
     for (i, raw) in profiles.iter().enumerate() {
@@ -601,7 +607,7 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
             );
             continue;
         }
-        let p: ProfileIn<'_> = match serde_json::from_str(text) {
+        let p: ProfileIn = match serde_json::from_str(text) {
             Ok(p) => p,
             Err(e) => {
                 errors.push(
@@ -618,7 +624,8 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
             );
             continue;
         }
-        if let Some(email) = &p.attributes.email {
+        let a = p.attributes;
+        if let Some(email) = &a.email {
             if !email_address::EmailAddress::is_valid(email) {
                 errors.push(
                     ApiError::invalid(format!("Invalid email address: \"{email}\"."))
@@ -627,9 +634,9 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
                 continue;
             }
         }
-        let email = non_empty(p.attributes.email);
-        let phone_number = non_empty(p.attributes.phone_number);
-        let external_id = non_empty(p.attributes.external_id);
+        let email = identifier(a.email);
+        let phone_number = identifier(a.phone_number);
+        let external_id = identifier(a.external_id);
         if email.is_none() && phone_number.is_none() && external_id.is_none() {
             errors.push(
                 ApiError::invalid(
@@ -644,6 +651,16 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
                 email,
                 phone_number,
                 external_id,
+                fields: [
+                    a.first_name,
+                    a.last_name,
+                    a.organization,
+                    a.locale,
+                    a.title,
+                    a.image,
+                ],
+                location: a.location,
+                properties: a.properties,
                 raw: text.into(),
             });
         }
@@ -691,8 +708,9 @@ pub async fn create_import_job(State(s): S, headers: HeaderMap, body: Bytes) -> 
         expires_at: store::ts_in(7),
         list_ids: rel_lists.into_iter().map(|r| r.id).collect(),
         errors: Vec::new(),
+        profiles: Vec::new(),
     };
-    let body = json!({ "data": job_json(&s.base_url, &job) });
+    let body = json!({ "data": sparse(job_json(&s.base_url, &job), &fields) });
     let job_id = job.id.clone();
     store.job_order.push(job_id.clone());
     store.jobs.insert(job_id.clone(), job);
@@ -720,14 +738,18 @@ async fn process_job(
     let mut iter = pending.into_iter().enumerate().peekable();
     while iter.peek().is_some() {
         {
-            let mut st = s.store();
-            let (mut ok, mut failed, mut errs) = (0u64, 0u64, Vec::new());
+            let now = store::now_ts();
+            let mut guard = s.store();
+            let st = &mut *guard;
+            let (mut failed, mut errs, mut done) = (0u64, Vec::new(), Vec::new());
             for (i, p) in iter.by_ref().take(CHUNK) {
                 if let Some(phone) = p.phone_number.as_deref() {
                     if !store::is_e164(phone) {
                         failed += 1;
                         errs.push(ImportErrorRec {
-                            id: store::ulid_like(),
+                            id: uuid::Uuid::new_v4().to_string(),
+                            code: "invalid",
+                            title: "Invalid input.",
                             detail: format!("Invalid phone number \"{phone}\": use E.164 format, e.g. +48601234567."),
                             pointer: format!("/data/attributes/profiles/data/{i}/attributes/phone_number"),
                             original_payload: p.raw,
@@ -735,16 +757,32 @@ async fn process_job(
                         continue;
                     }
                 }
-                let idx = st.upsert(p);
-                for &l in &lists {
-                    st.lists[l].members.insert(idx);
+                let raw = p.raw.clone();
+                match st.upsert(p, &now) {
+                    Ok(idx) => {
+                        for &l in &lists {
+                            st.lists[l].members.insert(idx);
+                        }
+                        done.push(idx);
+                    }
+                    Err(UpsertError::Conflict(detail)) => {
+                        failed += 1;
+                        errs.push(ImportErrorRec {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            code: "duplicate_profile",
+                            title: "Conflict.",
+                            detail,
+                            pointer: format!("/data/attributes/profiles/data/{i}/attributes"),
+                            original_payload: raw,
+                        });
+                    }
                 }
-                ok += 1;
             }
             if let Some(job) = st.jobs.get_mut(&job_id) {
-                job.completed_count += ok;
+                job.completed_count += done.len() as u64;
                 job.failed_count += failed;
                 job.errors.extend(errs);
+                job.profiles.extend(done);
             }
         }
         tokio::task::yield_now().await;
@@ -786,33 +824,40 @@ fn job_json(base: &str, job: &JobRec) -> Value {
                     "self": format!("{base}/api/profile-bulk-import-jobs/{}/relationships/lists/", job.id),
                     "related": format!("{base}/api/profile-bulk-import-jobs/{}/lists/", job.id),
                 }
+            },
+            "profiles": {
+                "links": {
+                    "self": format!("{base}/api/profile-bulk-import-jobs/{}/relationships/profiles/", job.id),
+                    "related": format!("{base}/api/profile-bulk-import-jobs/{}/profiles/", job.id),
+                }
             }
         },
         "links": { "self": format!("{base}/api/profile-bulk-import-jobs/{}/", job.id) }
     })
 }
 
+fn no_job(id: &str) -> ApiError {
+    ApiError::not_found(format!("A bulk import job with id {id} does not exist."))
+}
+
 pub async fn get_import_job(
     State(s): S,
-    headers: HeaderMap,
     Path(job_id): Path<String>,
+    Query(params): Params,
 ) -> ApiResult {
-    authorize(&s, &headers, &["lists:read", "profiles:read"])?;
+    reject_unknown_params(&params, &["include"])?;
+    let fields = sparse_fields(&params, "profile-bulk-import-job", JOB_FIELDS)?;
     let store = s.store();
-    let job = store.jobs.get(&job_id).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "A bulk import job with id {job_id} does not exist."
-        ))
-    })?;
+    let job = store.jobs.get(&job_id).ok_or_else(|| no_job(&job_id))?;
     Ok(doc(
         StatusCode::OK,
-        json!({ "data": job_json(&s.base_url, job), "links": { "self": format!("{}/api/profile-bulk-import-jobs/{job_id}/", s.base_url) } }),
+        json!({ "data": sparse(job_json(&s.base_url, job), &fields), "links": { "self": format!("{}/api/profile-bulk-import-jobs/{job_id}/", s.base_url) } }),
     ))
 }
 
-pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Params) -> ApiResult {
-    authorize(&s, &headers, &["lists:read", "profiles:read"])?;
+pub async fn get_import_jobs(State(s): S, Query(params): Params) -> ApiResult {
     reject_unknown_params(&params, &["page[size]", "page[cursor]", "filter", "sort"])?;
+    let fields = sparse_fields(&params, "profile-bulk-import-job", JOB_FIELDS)?;
     let (size, offset) = paging(&params, 20, 100)?;
     let filter = match params.iter().find(|(k, _)| k == "filter") {
         Some((_, f)) => Some(parse_filter(f, &["status"])?),
@@ -852,7 +897,7 @@ pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Par
         .iter()
         .skip(offset)
         .take(size)
-        .map(|j| job_json(&s.base_url, j))
+        .map(|j| sparse(job_json(&s.base_url, j), &fields))
         .collect();
     Ok(doc(
         StatusCode::OK,
@@ -870,17 +915,13 @@ pub async fn get_import_jobs(State(s): S, headers: HeaderMap, Query(params): Par
 
 pub async fn get_import_errors(
     State(s): S,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(params): Params,
 ) -> ApiResult {
-    authorize(&s, &headers, &["profiles:read"])?;
     reject_unknown_params(&params, &["page[size]", "page[cursor]"])?;
     let (size, offset) = paging(&params, 20, 100)?;
     let store = s.store();
-    let job = store.jobs.get(&id).ok_or_else(|| {
-        ApiError::not_found(format!("A bulk import job with id {id} does not exist."))
-    })?;
+    let job = store.jobs.get(&id).ok_or_else(|| no_job(&id))?;
     let data = job
         .errors
         .iter()
@@ -892,8 +933,8 @@ pub async fn get_import_errors(
                 "type": "import-error",
                 "id": e.id,
                 "attributes": {
-                    "code": "invalid",
-                    "title": "Invalid input.",
+                    "code": e.code,
+                    "title": e.title,
                     "detail": e.detail,
                     "source": { "pointer": e.pointer },
                     "original_payload": payload,
@@ -909,8 +950,466 @@ pub async fn get_import_errors(
     ))
 }
 
+/// Ids of the profiles a job created or updated (empty until it has processed them).
+pub async fn get_import_job_profile_ids(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    reject_unknown_params(&params, &["page[size]", "page[cursor]"])?;
+    let (size, offset) = paging(&params, 20, 100)?;
+    let store = s.store();
+    let job = store.jobs.get(&id).ok_or_else(|| no_job(&id))?;
+    let data = profile_ids(&store, job.profiles.iter().copied().skip(offset).take(size));
+    let path = format!("/api/profile-bulk-import-jobs/{id}/relationships/profiles");
+    Ok(doc(
+        StatusCode::OK,
+        collection(&s, &path, &params, data, offset, size, job.profiles.len()),
+    ))
+}
+
 // ---------------------------------------------------------------------------------------------
-// Test-only inspection routes (no auth)
+// Profiles
+
+fn profile_json(base: &str, p: &store::ProfileRec) -> Value {
+    let mut attrs = Map::new();
+    attrs.insert("email".into(), json!(p.email.as_deref()));
+    attrs.insert("phone_number".into(), json!(p.phone_number.as_deref()));
+    attrs.insert("external_id".into(), json!(p.external_id.as_deref()));
+    for (name, v) in store::TEXT_FIELDS.iter().zip(&p.fields) {
+        attrs.insert((*name).into(), json!(v.as_deref()));
+    }
+    attrs.insert("created".into(), json!(&*p.created));
+    attrs.insert("updated".into(), json!(&*p.updated));
+    attrs.insert("last_event_date".into(), Value::Null);
+    let location = p.location.clone().unwrap_or_default();
+    attrs.insert("location".into(), Value::Object(location));
+    let properties = p.properties.clone().unwrap_or_default();
+    attrs.insert("properties".into(), Value::Object(properties));
+    json!({
+        "type": "profile",
+        "id": &*p.id,
+        "attributes": attrs,
+        "links": { "self": format!("{base}/api/profiles/{}/", p.id) }
+    })
+}
+
+/// Profile indexes matching a filter on email / phone_number / external_id / id, ascending.
+fn filtered_profiles(st: &store::Store, f: &Filter) -> Vec<u32> {
+    let mut idx: Vec<u32> = f
+        .values
+        .iter()
+        .filter_map(|v| st.find(&f.field, v))
+        .collect();
+    idx.sort_unstable();
+    idx.dedup();
+    idx
+}
+
+pub async fn get_profiles(State(s): S, Query(params): Params) -> ApiResult {
+    reject_unknown_params(
+        &params,
+        &[
+            "page[size]",
+            "page[cursor]",
+            "filter",
+            "sort",
+            "additional-fields[profile]",
+        ],
+    )?;
+    let (size, offset) = paging(&params, 20, 100)?;
+    let fields = sparse_fields(
+        &params,
+        "profile",
+        &[
+            "email",
+            "phone_number",
+            "external_id",
+            "first_name",
+            "last_name",
+            "organization",
+            "locale",
+            "title",
+            "image",
+            "created",
+            "updated",
+            "last_event_date",
+            "location",
+            "properties",
+            "id",
+        ],
+    )?;
+    let filter = match params.iter().find(|(k, _)| k == "filter") {
+        Some((_, f)) => Some(parse_filter(
+            f,
+            &["id", "email", "phone_number", "external_id"],
+        )?),
+        None => None,
+    };
+    let descending = match params
+        .iter()
+        .find(|(k, _)| k == "sort")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("created") | Some("id") => false,
+        Some("-created") | Some("-id") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid sort `{other}`. The sandbox supports created, -created, id and -id."
+            ))
+            .parameter("sort")
+            .into())
+        }
+    };
+    let st = s.store();
+    let mut idx: Vec<u32> = match &filter {
+        Some(f) => filtered_profiles(&st, f),
+        None => (0..st.profiles.len() as u32).collect(),
+    };
+    if descending {
+        idx.reverse();
+    }
+    let data = idx
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|&i| sparse(profile_json(&s.base_url, &st.profiles[i as usize]), &fields))
+        .collect();
+    Ok(doc(
+        StatusCode::OK,
+        collection(&s, "/api/profiles", &params, data, offset, size, idx.len()),
+    ))
+}
+
+/// `{"type":"profile","id":…}` relationship objects.
+fn profile_ids(st: &store::Store, idx: impl Iterator<Item = u32>) -> Vec<Value> {
+    idx.map(|i| json!({ "type": "profile", "id": &*st.profiles[i as usize].id }))
+        .collect()
+}
+
+pub async fn get_list_profile_ids(
+    State(s): S,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> ApiResult {
+    reject_unknown_params(&params, &["page[size]", "page[cursor]", "filter", "sort"])?;
+    let (size, offset) = paging(&params, 20, 100)?;
+    let filter = match params.iter().find(|(k, _)| k == "filter") {
+        Some((_, f)) => Some(parse_filter(f, &["email", "phone_number"])?),
+        None => None,
+    };
+    let descending = match params
+        .iter()
+        .find(|(k, _)| k == "sort")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("joined_group_at") => false,
+        Some("-joined_group_at") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid sort `{other}`. Use joined_group_at or -joined_group_at."
+            ))
+            .parameter("sort")
+            .into())
+        }
+    };
+    let st = s.store();
+    let list = st
+        .list(&id)
+        .ok_or_else(|| ApiError::not_found(format!("A list with id {id} does not exist.")))?;
+    let path = format!("/api/lists/{id}/relationships/profiles");
+    // Members are kept in profile creation order, which stands in for joined_group_at.
+    let (data, total) = match &filter {
+        Some(f) => {
+            let mut idx: Vec<u32> = filtered_profiles(&st, f)
+                .into_iter()
+                .filter(|i| list.members.contains(i))
+                .collect();
+            if descending {
+                idx.reverse();
+            }
+            let page = profile_ids(&st, idx.iter().copied().skip(offset).take(size));
+            (page, idx.len())
+        }
+        None if descending => {
+            let it = list.members.iter().rev().copied().skip(offset).take(size);
+            (profile_ids(&st, it), list.members.len())
+        }
+        None => {
+            let it = list.members.iter().copied().skip(offset).take(size);
+            (profile_ids(&st, it), list.members.len())
+        }
+    };
+    Ok(doc(
+        StatusCode::OK,
+        collection(&s, &path, &params, data, offset, size, total),
+    ))
+}
+
+#[derive(Deserialize)]
+struct IdsReq {
+    data: Vec<RelId>,
+}
+
+/// Parses a `{"data":[{"type":"profile","id":…}]}` body of at most 1,000 ids.
+fn profile_ids_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, ApiErrors> {
+    check_content_type(headers)?;
+    let req: IdsReq = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("Malformed request body: {e}")).pointer("/data"))?;
+    if req.data.len() > MAX_IDS_PER_CALL {
+        return Err(ApiError::invalid(format!(
+            "At most {MAX_IDS_PER_CALL} profiles may be given per call; this request has {}.",
+            req.data.len()
+        ))
+        .pointer("/data")
+        .into());
+    }
+    let mut ids = Vec::with_capacity(req.data.len());
+    for (i, r) in req.data.into_iter().enumerate() {
+        if r.ty != "profile" {
+            return Err(
+                ApiError::invalid(format!("Expected type \"profile\", got \"{}\".", r.ty))
+                    .pointer(format!("/data/{i}/type"))
+                    .into(),
+            );
+        }
+        ids.push(r.id);
+    }
+    Ok(ids)
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub async fn remove_list_profiles(
+    State(s): S,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let ids = profile_ids_body(&headers, &body)?;
+    let mut st = s.store();
+    let li = *st
+        .list_index
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("A list with id {id} does not exist.")))?;
+    // Unknown ids and profiles that are not members are ignored, as by Klaviyo.
+    let idx: Vec<u32> = ids.iter().filter_map(|p| st.find("id", p)).collect();
+    let list = &mut st.lists[li];
+    for i in idx {
+        list.members.remove(&i);
+    }
+    list.updated = store::now_ts();
+    Ok(no_content())
+}
+
+pub async fn add_list_profiles(
+    State(s): S,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let ids = profile_ids_body(&headers, &body)?;
+    let mut st = s.store();
+    let li = *st
+        .list_index
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("A list with id {id} does not exist.")))?;
+    let mut idx = Vec::with_capacity(ids.len());
+    for (i, p) in ids.iter().enumerate() {
+        match st.find("id", p) {
+            Some(x) => idx.push(x),
+            None => {
+                return Err(
+                    ApiError::not_found(format!("A profile with id {p} does not exist."))
+                        .pointer(format!("/data/{i}/id"))
+                        .into(),
+                )
+            }
+        }
+    }
+    let list = &mut st.lists[li];
+    list.members.extend(idx);
+    list.updated = store::now_ts();
+    Ok(no_content())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk subscribe (consent)
+
+#[derive(Deserialize)]
+struct SubscribeReq {
+    data: SubscribeData,
+}
+
+#[derive(Deserialize)]
+struct SubscribeData {
+    #[serde(rename = "type")]
+    ty: String,
+    attributes: SubscribeAttrs,
+    #[serde(default)]
+    relationships: Option<SubscribeRels>,
+}
+
+#[derive(Deserialize)]
+struct SubscribeAttrs {
+    profiles: SubscribeProfiles,
+}
+
+#[derive(Deserialize)]
+struct SubscribeProfiles {
+    data: Vec<SubscribeProfile>,
+}
+
+#[derive(Deserialize)]
+struct SubscribeProfile {
+    #[serde(rename = "type")]
+    ty: String,
+    attributes: SubscribeProfileAttrs,
+}
+
+#[derive(Deserialize)]
+struct SubscribeProfileAttrs {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone_number: Option<String>,
+    #[serde(default)]
+    subscriptions: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct SubscribeRels {
+    #[serde(default)]
+    list: Option<SubscribeList>,
+}
+
+#[derive(Deserialize)]
+struct SubscribeList {
+    data: RelId,
+}
+
+/// `POST /api/profile-subscription-bulk-create-jobs`: at most 1,000 profiles, each with an email
+/// or phone number; answers 202 with no body and applies the consent after `job_processing`.
+pub async fn bulk_subscribe(State(s): S, headers: HeaderMap, body: Bytes) -> ApiResult {
+    check_content_type(&headers)?;
+    let req: SubscribeReq = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("Malformed request body: {e}")).pointer("/data"))?;
+    let data = req.data;
+    if data.ty != "profile-subscription-bulk-create-job" {
+        return Err(ApiError::invalid(format!(
+            "Expected type \"profile-subscription-bulk-create-job\", got \"{}\".",
+            data.ty
+        ))
+        .pointer("/data/type")
+        .into());
+    }
+    const PROFILES: &str = "/data/attributes/profiles/data";
+    let profiles = data.attributes.profiles.data;
+    if profiles.is_empty() || profiles.len() > MAX_IDS_PER_CALL {
+        return Err(ApiError::invalid(format!(
+            "Between 1 and {MAX_IDS_PER_CALL} profiles may be subscribed per call; this request has {}.",
+            profiles.len()
+        ))
+        .pointer(PROFILES)
+        .into());
+    }
+    let mut errors = Vec::new();
+    let mut pending = Vec::with_capacity(profiles.len());
+    for (i, p) in profiles.into_iter().enumerate() {
+        if p.ty != "profile" {
+            errors.push(
+                ApiError::invalid(format!("Expected type \"profile\", got \"{}\".", p.ty))
+                    .pointer(format!("{PROFILES}/{i}/type")),
+            );
+            continue;
+        }
+        let a = p.attributes;
+        if let Some(email) = &a.email {
+            if !email_address::EmailAddress::is_valid(email) {
+                errors.push(
+                    ApiError::invalid(format!("Invalid email address: \"{email}\"."))
+                        .pointer(format!("{PROFILES}/{i}/attributes/email")),
+                );
+                continue;
+            }
+        }
+        if let Some(phone) = &a.phone_number {
+            if !store::is_e164(phone) {
+                errors.push(
+                    ApiError::invalid(format!(
+                        "Invalid phone number \"{phone}\": use E.164 format, e.g. +48601234567."
+                    ))
+                    .pointer(format!("{PROFILES}/{i}/attributes/phone_number")),
+                );
+                continue;
+            }
+        }
+        if a.email.is_none() && a.phone_number.is_none() {
+            errors.push(
+                ApiError::invalid("A profile needs an email or a phone_number.")
+                    .pointer(format!("{PROFILES}/{i}/attributes")),
+            );
+            continue;
+        }
+        let subs = a.subscriptions.unwrap_or(Value::Null);
+        let email_marketing = !subs["email"]["marketing"].is_null();
+        let sms_marketing = !subs["sms"]["marketing"].is_null();
+        pending.push((
+            PendingProfile {
+                email: a.email.map(Into::into),
+                phone_number: a.phone_number.map(Into::into),
+                ..Default::default()
+            },
+            email_marketing,
+            sms_marketing,
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiErrors(errors));
+    }
+    let list = data.relationships.and_then(|r| r.list).map(|l| l.data);
+    let list_idx = match &list {
+        None => None,
+        Some(rel) => {
+            if rel.ty != "list" {
+                return Err(ApiError::invalid(format!(
+                    "Expected type \"list\", got \"{}\".",
+                    rel.ty
+                ))
+                .pointer("/data/relationships/list/data/type")
+                .into());
+            }
+            Some(*s.store().list_index.get(&rel.id).ok_or_else(|| {
+                ApiError::not_found(format!("A list with id {} does not exist.", rel.id))
+                    .pointer("/data/relationships/list/data/id")
+            })?)
+        }
+    };
+    let state = s.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(state.job_processing).await;
+        let now = store::now_ts();
+        let mut st = state.store();
+        for (p, email_mk, sms_mk) in pending {
+            // A conflict (identifiers of two profiles) leaves both unchanged; the bulk
+            // subscribe job reports nothing back, as in Klaviyo.
+            if let Ok(i) = st.upsert(p, &now) {
+                let rec = &mut st.profiles[i as usize];
+                rec.email_marketing |= email_mk;
+                rec.sms_marketing |= sms_mk;
+                if let Some(l) = list_idx {
+                    st.lists[l].members.insert(i);
+                }
+            }
+        }
+    });
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test-only inspection and control routes (no auth)
 
 pub async fn sandbox_members(State(s): S, Path(id): Path<String>) -> ApiResult {
     let emails = s
@@ -920,9 +1419,73 @@ pub async fn sandbox_members(State(s): S, Path(id): Path<String>) -> ApiResult {
     Ok(axum::Json(json!({ "list_id": id, "emails": emails })).into_response())
 }
 
+/// `{"routes": {"POST /api/…": n}, "statuses": {"202": n, "429": m, "dropped": k},
+///   "route_statuses": {"POST /api/…": {"202": n}}}`
 pub async fn sandbox_stats(State(s): S) -> Response {
-    let stats: BTreeMap<String, u64> = s.stats().iter().map(|(k, v)| (k.clone(), *v)).collect();
-    axum::Json(stats).into_response()
+    let st = s.stats();
+    let sorted = |m: &std::collections::HashMap<String, u64>| -> BTreeMap<String, u64> {
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    };
+    let route_statuses: BTreeMap<String, BTreeMap<String, u64>> = st
+        .route_statuses
+        .iter()
+        .map(|(k, v)| (k.clone(), sorted(v)))
+        .collect();
+    axum::Json(json!({
+        "routes": sorted(&st.routes),
+        "statuses": sorted(&st.statuses),
+        "route_statuses": route_statuses,
+    }))
+    .into_response()
+}
+
+fn faults_doc(s: &AppState) -> Response {
+    let faults: Vec<Value> = s
+        .faults()
+        .iter()
+        .map(|f| json!({ "spec": f.fault.to_string(), "seen": f.seen }))
+        .collect();
+    axum::Json(json!({ "faults": faults })).into_response()
+}
+
+pub async fn sandbox_get_faults(State(s): S) -> Response {
+    faults_doc(&s)
+}
+
+#[derive(Deserialize)]
+struct FaultsReq {
+    #[serde(default)]
+    faults: Vec<String>,
+    /// Add to the current faults instead of replacing them.
+    #[serde(default)]
+    append: bool,
+    /// Keys to revoke now.
+    #[serde(default)]
+    revoke: Vec<String>,
+}
+
+/// `POST /__sandbox/faults` with `{"faults": ["bulk_import_profiles=seq:503,ok"], "append": false,
+/// "revoke": ["pk_…"]}`: replaces (or extends) the injected faults and revokes keys.
+pub async fn sandbox_set_faults(State(s): S, body: Bytes) -> ApiResult {
+    let req: FaultsReq = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("Malformed request body: {e}")).pointer("/"))?;
+    let mut faults = Vec::with_capacity(req.faults.len());
+    for (i, spec) in req.faults.iter().enumerate() {
+        let f: Fault = spec.parse().map_err(|e: crate::FaultParseError| {
+            ApiError::invalid(e.to_string()).pointer(format!("/faults/{i}"))
+        })?;
+        faults.push(f);
+    }
+    s.set_faults(faults, req.append);
+    for key in &req.revoke {
+        s.revoke(key);
+    }
+    Ok(faults_doc(&s))
+}
+
+pub async fn sandbox_clear_faults(State(s): S) -> Response {
+    s.set_faults(Vec::new(), false);
+    faults_doc(&s)
 }
 
 pub async fn not_found() -> ApiError {

@@ -2,25 +2,43 @@
 //!
 //! Started in-process by the desktop app (demo mode) and by tests (on port 0), or as the
 //! `segport-sandbox` binary. State lives in memory and is lost when the sandbox stops.
+//!
+//! Every `/api` request is matched to its operation in the spec's table
+//! (`segport_klaviyo::spec::OPERATIONS`) and then goes through injected faults ([`Fault`], syntax
+//! there), authentication (401), the operation's scopes (403), its rate limits ([`Limits`], 429
+//! `throttled`) and the `revision` header (400) before its handler. All keys are one account.
+//! Test-only routes without auth: `GET /__sandbox/stats` (counts per route and per status),
+//! `GET|POST|DELETE /__sandbox/faults`, `GET /__sandbox/lists/{id}/members`.
 
 mod error;
+mod faults;
+mod gate;
 mod handlers;
+mod limits;
 mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use segport_klaviyo::spec::{Operation, OPERATIONS};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+use tokio::task::{JoinHandle, JoinSet};
+use tower::Service;
 
 pub use error::{ApiError, ApiErrors, Source};
+pub use faults::{Fault, FaultAction, FaultParseError, FaultPlan, FaultTarget};
+pub use limits::Limits;
 
 /// The JSON:API media type.
 pub const JSON_API: &str = "application/vnd.api+json";
@@ -68,6 +86,49 @@ impl SandboxKey {
     }
 }
 
+/// Why a `--key` spec could not be parsed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum KeyParseError {
+    #[error("key `{0}`: a private key starts with pk_")]
+    Prefix(String),
+    #[error("key `{key}`: unknown scope `{scope}`")]
+    Scope { key: String, scope: String },
+}
+
+impl FromStr for SandboxKey {
+    type Err = KeyParseError;
+
+    /// `pk_abc` (every scope) or `pk_abc:lists:read,profiles:read` (those scopes only).
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let spec = spec.trim();
+        let (key, scopes) = match spec.split_once(':') {
+            Some((k, s)) => (k, Some(s)),
+            None => (spec, None),
+        };
+        if !key.starts_with("pk_") {
+            return Err(KeyParseError::Prefix(spec.to_owned()));
+        }
+        let Some(scopes) = scopes else {
+            return Ok(SandboxKey::full(key));
+        };
+        let scopes: Vec<&str> = scopes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        for scope in &scopes {
+            let known = OPERATIONS.iter().any(|op| op.scopes.contains(scope));
+            if !known {
+                return Err(KeyParseError::Scope {
+                    key: key.to_owned(),
+                    scope: (*scope).to_owned(),
+                });
+            }
+        }
+        Ok(SandboxKey::with_scopes(key, &scopes))
+    }
+}
+
 /// How the sandbox behaves.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -76,6 +137,14 @@ pub struct SandboxConfig {
     pub job_processing: Duration,
     /// `contact_information.organization_name` of the account. Default "Segport Sandbox".
     pub account_name: String,
+    /// Burst/steady rate limits. Default [`Limits::Off`].
+    pub limits: Limits,
+    /// Whether a 429 carries `Retry-After` (Klaviyo's does "not always"). Default true.
+    pub retry_after: bool,
+    /// Daily caps of the spec (150 lists a day), enforced even with [`Limits::Off`]. Default true.
+    pub daily_caps: bool,
+    /// Faults injected from the start (see [`Fault`] for the syntax). Default none.
+    pub faults: Vec<Fault>,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +153,10 @@ impl Default for SandboxConfig {
             keys: Vec::new(),
             job_processing: Duration::from_millis(200),
             account_name: "Segport Sandbox".to_owned(),
+            limits: Limits::Off,
+            retry_after: true,
+            daily_caps: true,
+            faults: Vec::new(),
         }
     }
 }
@@ -105,26 +178,83 @@ pub fn generate_key() -> String {
     format!("pk_{}", store::alnum(34))
 }
 
+/// Counts of requests, for `GET /__sandbox/stats` and the `Sandbox` accessors.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// "METHOD /route" → requests received.
+    pub routes: HashMap<String, u64>,
+    /// Status ("200", "429", … or "dropped") → answers.
+    pub statuses: HashMap<String, u64>,
+    /// "METHOD /route" → status → answers.
+    pub route_statuses: HashMap<String, HashMap<String, u64>>,
+}
+
+impl Stats {
+    fn answered(&mut self, route: &str, status: &str) {
+        *self.statuses.entry(status.to_owned()).or_insert(0) += 1;
+        *self
+            .route_statuses
+            .entry(route.to_owned())
+            .or_default()
+            .entry(status.to_owned())
+            .or_insert(0) += 1;
+    }
+}
+
 pub(crate) struct AppState {
     pub keys: HashMap<String, HashSet<String>>,
+    pub revoked: Mutex<HashSet<String>>,
     pub job_processing: Duration,
     pub account_name: String,
     pub account_id: String,
     pub public_key: String,
     pub base_url: String,
+    pub retry_after: bool,
+    pub limiter: limits::RateLimiter,
+    pub faults: Mutex<Vec<faults::ActiveFault>>,
+    /// (method, spec path) → operation, for every operation of the spec.
+    pub operations: HashMap<(&'static str, &'static str), &'static Operation>,
     pub store: Mutex<store::Store>,
-    pub stats: Mutex<HashMap<String, u64>>,
+    pub stats: Mutex<Stats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock (a panic while holding it) is recovered: the sandbox's state has no
+    // invariants that a half-done update could break badly enough to matter.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
-    /// Locks the store. A poisoned lock (a panic while holding it) is recovered: the store has
-    /// no invariants that a half-done update could break badly enough to matter for a sandbox.
     pub fn store(&self) -> MutexGuard<'_, store::Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.store)
     }
 
-    pub(crate) fn stats(&self) -> MutexGuard<'_, HashMap<String, u64>> {
-        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn stats(&self) -> MutexGuard<'_, Stats> {
+        lock(&self.stats)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, Vec<faults::ActiveFault>> {
+        lock(&self.faults)
+    }
+
+    pub(crate) fn revoke(&self, key: &str) {
+        lock(&self.revoked).insert(key.to_owned());
+    }
+
+    pub(crate) fn is_revoked(&self, key: &str) -> bool {
+        lock(&self.revoked).contains(key)
+    }
+
+    pub(crate) fn set_faults(&self, faults: Vec<Fault>, append: bool) {
+        let mut active = self.faults();
+        if !append {
+            active.clear();
+        }
+        active.extend(
+            faults
+                .into_iter()
+                .map(|fault| faults::ActiveFault { fault, seen: 0 }),
+        );
     }
 }
 
@@ -154,26 +284,29 @@ impl Sandbox {
                 (k.key, scopes)
             })
             .collect();
+        let operations = OPERATIONS
+            .iter()
+            .map(|op| ((op.method, op.path), op))
+            .collect();
         let state = Arc::new(AppState {
             keys,
+            revoked: Mutex::new(HashSet::new()),
             job_processing: config.job_processing,
             account_name: config.account_name,
             account_id: store::alnum(6),
             public_key: store::alnum(6),
             base_url,
+            retry_after: config.retry_after,
+            limiter: limits::RateLimiter::new(config.limits, config.daily_caps),
+            faults: Mutex::new(Vec::new()),
+            operations,
             store: Mutex::new(store::Store::default()),
-            stats: Mutex::new(HashMap::new()),
+            stats: Mutex::new(Stats::default()),
         });
+        state.set_faults(config.faults, false);
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "sandbox server stopped");
-            }
-        });
+        let task = tokio::spawn(serve(listener, app, rx));
         Ok(Sandbox {
             state,
             shutdown: tx,
@@ -191,7 +324,7 @@ impl Sandbox {
         self.state.store().list_members(list_id).unwrap_or_default()
     }
 
-    /// Creates a list directly (test and demo helper); returns its id.
+    /// Creates a list directly (test and demo helper, not subject to the daily cap); returns its id.
     pub fn create_list(&self, name: &str) -> String {
         self.state.store().create_list(name).id.clone()
     }
@@ -202,15 +335,100 @@ impl Sandbox {
     }
 
     /// How many requests a route has received, e.g. `"POST /api/profile-bulk-import-jobs"`
-    /// or `"GET /api/lists/{id}"`.
+    /// or `"GET /api/lists/{id}"` (the spec's path patterns).
     pub fn request_count(&self, route: &str) -> u64 {
-        self.state.stats().get(route).copied().unwrap_or(0)
+        self.state.stats().routes.get(route).copied().unwrap_or(0)
     }
 
-    /// Stops accepting connections and waits for the server task to end.
+    /// How many answers had this status, over all routes (e.g. `status_count(429)`).
+    pub fn status_count(&self, status: u16) -> u64 {
+        self.state
+            .stats()
+            .statuses
+            .get(&status.to_string())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many requests had their connection dropped by a `drop` fault.
+    pub fn dropped_count(&self) -> u64 {
+        self.state
+            .stats()
+            .statuses
+            .get("dropped")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Replaces the injected faults (an empty vector clears them). Counters start from zero.
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.state.set_faults(faults, false);
+    }
+
+    /// Adds faults after the current ones.
+    pub fn add_faults(&self, faults: Vec<Fault>) {
+        self.state.set_faults(faults, true);
+    }
+
+    /// Revokes a key: from now on every request made with it gets 401.
+    pub fn revoke_key(&self, key: &str) {
+        self.state.revoke(key);
+    }
+
+    /// Stops accepting connections, closes open ones and waits for the server task to end.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
+    }
+}
+
+/// Set on every request: notifying it closes the request's connection without an answer.
+#[derive(Clone)]
+pub(crate) struct ConnKill(pub Arc<Notify>);
+
+/// The accept loop. A hand-rolled loop (not `axum::serve`) so that a `drop` fault can close a
+/// connection without answering.
+async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<()>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    conns.spawn(serve_conn(stream, app.clone()));
+                }
+                Err(e) => {
+                    // E.g. too many open files: back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "sandbox accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    conns.shutdown().await;
+}
+
+async fn serve_conn(stream: TcpStream, app: Router) {
+    let kill = Arc::new(Notify::new());
+    let conn_kill = ConnKill(kill.clone());
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(conn_kill.clone());
+        let mut app = app.clone();
+        async move { app.call(req).await }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        res = conn => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "sandbox connection ended with an error");
+            }
+        }
+        // Dropping `conn` closes the socket; the client sees the connection end unanswered.
+        _ = kill.notified() => {}
     }
 }
 
@@ -220,6 +438,13 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/accounts", get(h::get_accounts))
         .route("/api/lists", get(h::get_lists).post(h::create_list))
         .route("/api/lists/{id}", get(h::get_list))
+        .route(
+            "/api/lists/{id}/relationships/profiles",
+            get(h::get_list_profile_ids)
+                .post(h::add_list_profiles)
+                .delete(h::remove_list_profiles),
+        )
+        .route("/api/profiles", get(h::get_profiles))
         .route(
             "/api/profile-bulk-import-jobs",
             get(h::get_import_jobs).post(h::create_import_job),
@@ -232,10 +457,25 @@ fn router(state: Arc<AppState>) -> Router {
             "/api/profile-bulk-import-jobs/{id}/import-errors",
             get(h::get_import_errors),
         )
+        .route(
+            "/api/profile-bulk-import-jobs/{id}/relationships/profiles",
+            get(h::get_import_job_profile_ids),
+        )
+        .route(
+            "/api/profile-subscription-bulk-create-jobs",
+            post(h::bulk_subscribe),
+        )
         .route("/__sandbox/lists/{id}/members", get(h::sandbox_members))
         .route("/__sandbox/stats", get(h::sandbox_stats))
+        .route(
+            "/__sandbox/faults",
+            get(h::sandbox_get_faults)
+                .post(h::sandbox_set_faults)
+                .delete(h::sandbox_clear_faults),
+        )
         .fallback(h::not_found)
         .method_not_allowed_fallback(h::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -246,11 +486,17 @@ fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route = match req.extensions().get::<MatchedPath>() {
+pub(crate) fn route_of(req: &Request) -> String {
+    match req.extensions().get::<MatchedPath>() {
         Some(p) => format!("{} {}", req.method(), p.as_str()),
         None => format!("{} {}", req.method(), req.uri().path()),
-    };
-    *state.stats().entry(route).or_insert(0) += 1;
-    next.run(req).await
+    }
+}
+
+async fn count_requests(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = route_of(&req);
+    *state.stats().routes.entry(route.clone()).or_insert(0) += 1;
+    let resp = next.run(req).await;
+    state.stats().answered(&route, resp.status().as_str());
+    resp
 }

@@ -10,6 +10,15 @@ const KEY: &str = "pk_test_full_0123456789abcdefghijklmnopq";
 const READ_ONLY_KEY: &str = "pk_test_accounts_only_0123456789abcdefgh";
 const REVISION: &str = "2026-07-15";
 
+thread_local! {
+    // Building a reqwest client loads the root certificates: tens of ms in a debug build.
+    static CLIENT: reqwest::Client = reqwest::Client::new();
+}
+
+fn client() -> reqwest::Client {
+    CLIENT.with(reqwest::Client::clone)
+}
+
 async fn start() -> Sandbox {
     let config = SandboxConfig {
         keys: vec![
@@ -25,7 +34,7 @@ async fn start() -> Sandbox {
 }
 
 fn req(sb: &Sandbox, method: Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
+    client()
         .request(method, format!("{}{path}", sb.base_url()))
         .header("Authorization", format!("Klaviyo-API-Key {KEY}"))
         .header("revision", REVISION)
@@ -106,7 +115,7 @@ async fn wait_complete(sb: &Sandbox, job_id: &str) -> Value {
 async fn missing_or_unknown_key_is_401_not_authenticated() {
     let sb = start().await;
     let url = format!("{}/api/accounts", sb.base_url());
-    let http = reqwest::Client::new();
+    let http = client();
 
     let resp = http
         .get(&url)
@@ -135,7 +144,7 @@ async fn missing_or_unknown_key_is_401_not_authenticated() {
 #[tokio::test]
 async fn key_lacking_scope_is_403_permission_denied() {
     let sb = start().await;
-    let http = reqwest::Client::new();
+    let http = client();
     let get = |path: &str| {
         http.get(format!("{}{path}", sb.base_url()))
             .header("Authorization", format!("Klaviyo-API-Key {READ_ONLY_KEY}"))
@@ -159,7 +168,7 @@ async fn key_lacking_scope_is_403_permission_denied() {
 #[tokio::test]
 async fn missing_revision_is_400_pointing_at_the_header() {
     let sb = start().await;
-    let resp = reqwest::Client::new()
+    let resp = client()
         .get(format!("{}/api/lists", sb.base_url()))
         .header("Authorization", format!("Klaviyo-API-Key {KEY}"))
         .send()
@@ -284,7 +293,7 @@ async fn lists_create_get_filter_and_page() {
         .as_str()
         .expect("next link")
         .to_owned();
-    let resp = reqwest::Client::new()
+    let resp = client()
         .get(next)
         .header("Authorization", format!("Klaviyo-API-Key {KEY}"))
         .header("revision", REVISION)
@@ -647,7 +656,7 @@ async fn binary_prints_listening_line_and_demo_key() {
         .to_owned();
     assert!(key.starts_with("pk_") && key.len() == 37, "{key}");
 
-    let resp = reqwest::Client::new()
+    let resp = client()
         .get(format!("{url}/api/accounts"))
         .header("Authorization", format!("Klaviyo-API-Key {key}"))
         .header("revision", REVISION)

@@ -1,6 +1,6 @@
 use super::{err, CmdResult};
 use crate::AppState;
-use segport_core::model::{CsvInfo, ExportInput, ExportView};
+use segport_core::model::{CsvInfo, ExportInput, ExportView, KlaviyoList, KlaviyoLists};
 use segport_core::source;
 use std::path::PathBuf;
 use tauri::{AppHandle, Runtime, State};
@@ -56,4 +56,27 @@ pub async fn pick_csv<R: Runtime>(
 pub fn inspect_csv(state: State<'_, AppState>, path: String) -> CmdResult<CsvInfo> {
     let path = state.check_path(&path)?;
     source::inspect_csv(&path).map_err(|e| err(e.into()))
+}
+
+/// The Klaviyo lists of a connection's account, for the list picker.
+#[tauri::command]
+pub async fn list_klaviyo_lists(
+    state: State<'_, AppState>,
+    connection_id: String,
+) -> CmdResult<KlaviyoLists> {
+    state.ws()?.klaviyo_lists(&connection_id).await.map_err(err)
+}
+
+/// Create a list in the connection's Klaviyo account.
+#[tauri::command]
+pub async fn create_klaviyo_list(
+    state: State<'_, AppState>,
+    connection_id: String,
+    name: String,
+) -> CmdResult<KlaviyoList> {
+    state
+        .ws()?
+        .create_klaviyo_list(&connection_id, &name)
+        .await
+        .map_err(err)
 }

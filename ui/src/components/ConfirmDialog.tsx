@@ -8,10 +8,21 @@ interface ConfirmDialogProps {
   busyLabel?: string;
   onConfirm: () => void;
   onCancel: () => void;
+  /** Styles the confirm button as destructive (default). */
+  danger?: boolean;
 }
 
 /** Asks before a destructive action. The safe choice (Cancel) has the focus. */
-export function ConfirmDialog({ title, message, confirmLabel, busy, busyLabel, onConfirm, onCancel }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  title,
+  message,
+  confirmLabel,
+  busy,
+  busyLabel,
+  onConfirm,
+  onCancel,
+  danger = true,
+}: ConfirmDialogProps) {
   return (
     <Modal title={title} onClose={busy ? undefined : onCancel} testId="confirm-dialog" role="alertdialog">
       <p>{message}</p>
@@ -19,7 +30,10 @@ export function ConfirmDialog({ title, message, confirmLabel, busy, busyLabel, o
         <button type="button" onClick={onCancel} disabled={busy} data-autofocus data-testid="confirm-cancel">
           Cancel
         </button>
-        <button type="button" className="button-danger" onClick={onConfirm} disabled={busy} data-testid="confirm-ok">
+        <button
+          type="button"
+          className={danger ? "button-danger" : "button-primary"}
+          onClick={onConfirm} disabled={busy} data-testid="confirm-ok">
           {busy ? (busyLabel ?? "Working…") : confirmLabel}
         </button>
       </div>

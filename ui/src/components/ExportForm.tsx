@@ -3,6 +3,7 @@ import * as api from "../api";
 import type { ConnectionView, CsvInfo, ExportView } from "../api";
 import { useReportError } from "../errors";
 import { baseName } from "../format";
+import { ListPicker } from "./ListPicker";
 
 interface ExportFormProps {
   /** null for a new export. */
@@ -39,6 +40,7 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
   const [csvBusy, setCsvBusy] = useState(existing !== null);
   const [emailColumn, setEmailColumn] = useState(existing?.emailColumn ?? "");
   const [listId, setListId] = useState(existing?.listId ?? "");
+  const [listName, setListName] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
 
   // Editing: re-read the headers of the file the export already uses.
@@ -180,7 +182,10 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
             id={`${id}-list`}
             type="text"
             value={listId}
-            onChange={(e) => setListId(e.target.value)}
+            onChange={(e) => {
+              setListId(e.target.value);
+              setListName(null);
+            }}
             placeholder="e.g. Y6nRLr"
             autoComplete="off"
             spellCheck={false}
@@ -188,9 +193,21 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
             data-testid="export-list-id"
           />
           <p id={`${id}-list-hint`} className="hint">
-            In Klaviyo: Lists &amp; Segments → your list → Settings → List ID.
+            {listName ? (
+              <span data-testid="picked-list-name">List “{listName}”. </span>
+            ) : null}
+            Pick it below, or type it (in Klaviyo: Lists &amp; Segments → your list → Settings → List ID).
           </p>
         </div>
+        <ListPicker
+          key={connectionId}
+          connectionId={connectionId || null}
+          selectedId={listId}
+          onPick={(l) => {
+            setListId(l.id);
+            setListName(l.name);
+          }}
+        />
       </fieldset>
 
       <fieldset className="group">

@@ -16,7 +16,7 @@ const runExport = vi.mocked(api.runExport);
 const cancelRun = vi.mocked(api.cancelRun);
 
 function counts(read: number, sent: number, imported: number, rejected: number) {
-  return { read, sent, imported, rejected, failedInKlaviyo: 0 };
+  return { read, sent, imported, rejected, failedInKlaviyo: 0, matched: read, unchanged: 0, removed: 0 };
 }
 
 function renderScreen(overrides: Partial<Parameters<typeof ExportsScreen>[0]> = {}) {

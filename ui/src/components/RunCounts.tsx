@@ -1,19 +1,21 @@
 import type { RunCounts as Counts } from "../api";
 import { formatCount } from "../format";
 
-const ITEMS: { key: keyof Counts; label: string; testId: string }[] = [
+const ITEMS: { key: keyof Counts; label: string; testId: string; hideWhenZero?: boolean }[] = [
   { key: "read", label: "Read", testId: "count-read" },
+  { key: "unchanged", label: "Unchanged (skipped)", testId: "count-unchanged", hideWhenZero: true },
   { key: "sent", label: "Sent", testId: "count-sent" },
   { key: "imported", label: "Imported", testId: "count-imported" },
   { key: "rejected", label: "Rejected", testId: "count-rejected" },
   { key: "failedInKlaviyo", label: "Failed in Klaviyo", testId: "count-failed-in-klaviyo" },
+  { key: "removed", label: "Removed (left the segment)", testId: "count-removed", hideWhenZero: true },
 ];
 
 /** The run's counters. Each number sits alone in its element (data-testid) so tests can read it. */
 export function RunCounts({ counts }: { counts: Counts }) {
   return (
     <dl className="counts">
-      {ITEMS.map((item) => (
+      {ITEMS.filter((item) => !item.hideWhenZero || counts[item.key] > 0).map((item) => (
         <div key={item.key} className={`count count-${item.key}`}>
           <dt>{item.label}</dt>
           <dd data-testid={item.testId} data-value={counts[item.key]}>

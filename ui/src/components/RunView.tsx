@@ -7,7 +7,7 @@ import { RejectsTable } from "./RejectsTable";
 import { RunCounts } from "./RunCounts";
 import { StatusBadge } from "./StatusBadge";
 
-const ZERO: Counts = { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0 };
+const ZERO: Counts = { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0, matched: 0, unchanged: 0, removed: 0 };
 
 interface RunViewProps {
   run: RunState;

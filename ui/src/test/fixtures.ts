@@ -39,7 +39,7 @@ export function runView(overrides: Partial<RunView> = {}): RunView {
     trigger: "manual",
     who: "alice",
     status: "succeeded",
-    counts: { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0 },
+    counts: { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0, matched: 0, unchanged: 0, removed: 0 },
     startedAt: "2025-01-02T10:00:00Z",
     finishedAt: "2025-01-02T10:00:05Z",
     error: null,

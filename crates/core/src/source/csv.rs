@@ -1,0 +1,334 @@
+//! CSV: delimiter detection and a streaming record reader with exact line numbers.
+//!
+//! The reader drives `csv-core` itself instead of `csv::Reader` for one reason: line numbers.
+//! `csv::Reader` stamps a record with the position where the previous record stopped, which is
+//! before the `\n` of a `\r\n` and before any blank lines (BurntSushi/rust-csv#395). Here the
+//! terminators between records are consumed by this reader, so a record's line is exactly
+//! 1 + the number of `\n` before its first byte, whatever the line endings.
+
+use super::{check_utf8, open_file, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
+use csv_core::ReadRecordResult;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// The delimiters detected, in order of preference on a tie.
+pub(super) const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+/// How much of the file is read to check UTF-8 and detect the delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// How many records of that sample are compared.
+const SNIFF_RECORDS: usize = 100;
+/// A record larger than this is almost surely an unclosed quote swallowing the file.
+const MAX_RECORD_BYTES: usize = 16 << 20;
+const MAX_FIELDS: usize = 100_000;
+const BUF_BYTES: usize = 256 * 1024;
+
+/// Pick the delimiter of a CSV from its first bytes (BOM removed): for each candidate, parse up to
+/// 100 records (quotes respected, blank lines skipped, a record cut by the end of the sample
+/// dropped) and keep the candidates that split the header into 2 or more fields. The winner has
+/// the largest share of records with as many fields as the header, then the most fields, then
+/// comes first in `, ; TAB |`. With no candidate (a one-column file), `,`.
+pub(super) fn sniff_delimiter(sample: &[u8], complete: bool) -> u8 {
+    let mut best: Option<(u8, usize, usize)> = None;
+    for d in DELIMITERS {
+        let Some((share, fields)) = score(sample, complete, d) else {
+            continue;
+        };
+        if best.is_none_or(|(_, s, f)| share > s || (share == s && fields > f)) {
+            best = Some((d, share, fields));
+        }
+    }
+    best.map_or(b',', |(d, _, _)| d)
+}
+
+/// (per-mille of records with the header's field count, the header's field count).
+fn score(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)> {
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(sample);
+    let mut counts = Vec::new();
+    let mut rec = ::csv::ByteRecord::new();
+    while counts.len() <= SNIFF_RECORDS {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) if rec.len() == 1 && rec[0].trim_ascii().is_empty() => {}
+            Ok(true) => counts.push(rec.len()),
+            Ok(false) | Err(_) => break,
+        }
+    }
+    if !complete && counts.len() > 1 {
+        counts.pop(); // may be cut in the middle
+    }
+    counts.truncate(SNIFF_RECORDS);
+    let header = *counts.first()?;
+    if header < 2 {
+        return None;
+    }
+    let same = counts.iter().filter(|&&c| c == header).count();
+    Some((same * 1000 / counts.len(), header))
+}
+
+/// How a delimiter is named in messages.
+pub(super) fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        d => format!("'{}'", d as char),
+    }
+}
+
+/// A CSV file open for reading: its header, then raw records one at a time.
+pub(super) struct CsvSource {
+    path: PathBuf,
+    src: BufReader<File>,
+    core: csv_core::Reader,
+    delimiter: u8,
+    /// The fields of the current record, back to back; `ends[i]` is where field `i` ends.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    nfields: usize,
+    /// `\n` consumed by this reader between records (`core` counts the others).
+    skipped_newlines: u64,
+    done: bool,
+    pub(super) columns: Vec<String>,
+}
+
+impl CsvSource {
+    /// Open a CSV: check that it starts as UTF-8, detect the delimiter, read the header.
+    pub(super) fn open(path: &Path) -> Result<CsvSource, SourceError> {
+        let (prefix, complete) = read_prefix(path, SNIFF_BYTES)?;
+        check_utf8(path, &prefix)?;
+        let delimiter = sniff_delimiter(prefix.strip_prefix(BOM).unwrap_or(&prefix), complete);
+        let mut src = BufReader::with_capacity(BUF_BYTES, open_file(path)?);
+        if src
+            .fill_buf()
+            .map_err(|e| unreadable(path, &e))?
+            .starts_with(BOM)
+        {
+            src.consume(BOM.len());
+        }
+        let mut s = CsvSource {
+            path: path.to_path_buf(),
+            src,
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            delimiter,
+            out: vec![0; 4096],
+            ends: vec![0; 64],
+            nfields: 0,
+            skipped_newlines: 0,
+            done: false,
+            columns: Vec::new(),
+        };
+        if s.next_record()?.is_none() {
+            return Err(SourceError::Empty(path.to_path_buf()));
+        }
+        let mut columns = Vec::with_capacity(s.len());
+        for i in 0..s.len() {
+            let name = std::str::from_utf8(s.field(i)).map_err(|e| SourceError::NotUtf8 {
+                path: path.to_path_buf(),
+                offset: e.valid_up_to(),
+            })?;
+            let name = name.trim_start_matches('\u{feff}').trim();
+            if name.is_empty() {
+                return Err(SourceError::EmptyHeader {
+                    path: path.to_path_buf(),
+                    index: i + 1,
+                });
+            }
+            columns.push(name.to_string());
+        }
+        s.columns = columns;
+        Ok(s)
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(super) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// The number of fields of the current record.
+    pub(super) fn len(&self) -> usize {
+        self.nfields
+    }
+
+    /// Field `i` (< `len()`) of the current record, unquoted.
+    pub(super) fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..self.ends[i]]
+    }
+
+    /// Read the next record that is not blank (a line of only spaces is blank); its line.
+    pub(super) fn next_record(&mut self) -> Result<Option<u64>, SourceError> {
+        loop {
+            let line = self.read_record()?;
+            if line.is_some() && self.nfields == 1 && self.field(0).trim_ascii().is_empty() {
+                continue;
+            }
+            return Ok(line);
+        }
+    }
+
+    fn read_record(&mut self) -> Result<Option<u64>, SourceError> {
+        if self.done {
+            return Ok(None);
+        }
+        // Line terminators (and so blank lines) between records.
+        loop {
+            let buf = self
+                .src
+                .fill_buf()
+                .map_err(|e| unreadable(&self.path, &e))?;
+            let n = buf
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+            let all = n == buf.len();
+            self.skipped_newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            self.src.consume(n);
+            if n == 0 || !all {
+                break;
+            }
+        }
+        let line = self.skipped_newlines + self.core.line();
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let input = self
+                .src
+                .fill_buf()
+                .map_err(|e| unreadable(&self.path, &e))?;
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..]);
+            self.src.consume(nin);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    if self.out.len() >= MAX_RECORD_BYTES {
+                        self.done = true;
+                        return Err(SourceError::Malformed {
+                            path: self.path.clone(),
+                            line,
+                            reason: format!(
+                                "the row is larger than {} MB, most likely because a double quote (\") opens a field that is never closed. Fix the quotes on that line and save the file again",
+                                MAX_RECORD_BYTES >> 20
+                            ),
+                        });
+                    }
+                    let n = self.out.len() * 2;
+                    self.out.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    if self.ends.len() >= MAX_FIELDS {
+                        self.done = true;
+                        return Err(SourceError::Malformed {
+                            path: self.path.clone(),
+                            line,
+                            reason: format!("the row has more than {MAX_FIELDS} fields"),
+                        });
+                    }
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => {
+                    self.nfields = endlen;
+                    return Ok(Some(line));
+                }
+                ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
+/// [`RowStream`] over a CSV file.
+pub(super) struct CsvStream {
+    src: CsvSource,
+}
+
+impl CsvStream {
+    pub(super) fn open(path: &Path) -> Result<CsvStream, SourceError> {
+        Ok(CsvStream {
+            src: CsvSource::open(path)?,
+        })
+    }
+
+    pub(super) fn delimiter(&self) -> u8 {
+        self.src.delimiter()
+    }
+}
+
+impl RowStream for CsvStream {
+    fn columns(&self) -> &[String] {
+        &self.src.columns
+    }
+
+    fn next_row(&mut self) -> Result<Option<RowItem>, SourceError> {
+        let Some(line) = self.src.next_record()? else {
+            return Ok(None);
+        };
+        let (width, have) = (self.src.columns.len(), self.src.len());
+        // Extra fields with text mean an unquoted delimiter shifted the values: refuse the row
+        // rather than send a value under the wrong column. Empty extras (a trailing delimiter)
+        // are harmless.
+        if (width..have).any(|i| !self.src.field(i).trim_ascii().is_empty()) {
+            return Ok(Some(RowItem::Bad {
+                line,
+                reason: format!(
+                    "the line has {have} fields but the header has {width} columns: a value that contains the delimiter ({}) must be in double quotes",
+                    delimiter_name(self.src.delimiter())
+                ),
+            }));
+        }
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width.min(have) {
+            match std::str::from_utf8(self.src.field(i)) {
+                Ok(v) => values.push(v.to_owned()),
+                Err(_) => {
+                    return Ok(Some(RowItem::Bad {
+                        line,
+                        reason: format!(
+                            "the value of \"{}\" is not UTF-8 text: save the file as CSV UTF-8",
+                            self.src.columns[i]
+                        ),
+                    }))
+                }
+            }
+        }
+        values.resize(width, String::new());
+        Ok(Some(RowItem::Row { line, values }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_prefers_the_delimiter_that_splits_rows_like_the_header() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3\n", true), b',');
+        assert_eq!(sniff_delimiter(b"a;b\n1,5;2,5\n", true), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n\"x,y;z|w\"\t2\n", true), b'\t');
+        assert_eq!(sniff_delimiter(b"a|b|c\n1|2|3\n", true), b'|');
+        assert_eq!(
+            sniff_delimiter(b"email\nx@y.io\n", true),
+            b',',
+            "one column"
+        );
+        assert_eq!(sniff_delimiter(b"", true), b',');
+        // The header splits both ways; only ';' splits every row like the header.
+        assert_eq!(
+            sniff_delimiter(b"a,b;c;d\n1;2;3\n4;5;6\n7,8;9;0\n", true),
+            b';'
+        );
+        // A record cut by the end of the sample does not count: "7;8" may be "7;8,9".
+        assert_eq!(sniff_delimiter(b"a,b;c\n1,2;3\n4,5;6\n7;8", true), b';');
+        assert_eq!(sniff_delimiter(b"a,b;c\n1,2;3\n4,5;6\n7;8", false), b',');
+    }
+}
