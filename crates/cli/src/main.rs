@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use segport_core::model::{RunEvent, RunStatus, RunTrigger};
 use segport_core::secrets::KeyringStore;
-use segport_core::workspace::Workspace;
+use segport_core::workspace::{RunOptions, Workspace};
 use segport_core::{config, paths, CoreError};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -50,6 +50,12 @@ enum Cmd {
     /// Run history.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// Run the scheduled exports that are due (for cron or a systemd timer). A missed schedule
+    /// runs once.
+    RunDue {
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a seeded sample customers CSV (demo data, benchmarks).
     Sample {
         file: PathBuf,
@@ -100,6 +106,12 @@ enum ExportCmd {
         /// Print NDJSON events on stdout instead of a progress bar.
         #[arg(long)]
         json: bool,
+        /// Ignore the delta state: send every profile of the segment, changed or not.
+        #[arg(long)]
+        full: bool,
+        /// Read, filter, map and batch without sending anything (no network, nothing recorded).
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -263,7 +275,45 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 serde_json::to_string(&e.mapping).unwrap_or_default()
             );
         }
-        Cmd::Export(ExportCmd::Run { name, json }) => return run_export(&ws, &name, json).await,
+        Cmd::Export(ExportCmd::Run {
+            name,
+            json,
+            full,
+            dry_run,
+        }) => {
+            let export = ws.export_named(&name)?;
+            let opts = RunOptions { full, dry_run };
+            return run_export(&ws, &export.id, RunTrigger::Cli, opts, json).await;
+        }
+        Cmd::RunDue { json } => {
+            let due = ws.due_exports(chrono::Utc::now())?;
+            if due.is_empty() && !json {
+                println!("no scheduled export is due");
+            }
+            let mut worst = exit::OK;
+            for e in due {
+                if !json {
+                    println!("running \"{}\" ({})", e.name, e.schedule);
+                }
+                let code = match run_export(
+                    &ws,
+                    &e.id,
+                    RunTrigger::Schedule,
+                    RunOptions::default(),
+                    json,
+                )
+                .await
+                {
+                    Ok(code) => code,
+                    Err(err) => {
+                        eprintln!("error [{}]: \"{}\": {err}", err.code(), e.name);
+                        exit::FAILED
+                    }
+                };
+                worst = worst.max(code);
+            }
+            return Ok(worst);
+        }
         Cmd::Sample { .. } => {}
         Cmd::Runs(RunsCmd::List { export }) => {
             let export_id = match export {
@@ -327,13 +377,21 @@ fn ndjson(kind: &str, ev: &RunEvent) -> String {
         "imported": c.imported,
         "rejected": c.rejected,
         "failed_in_klaviyo": c.failed_in_klaviyo,
+        "matched": c.matched,
+        "unchanged": c.unchanged,
+        "removed": c.removed,
         "message": ev.message,
     })
     .to_string()
 }
 
-async fn run_export(ws: &Workspace, name: &str, json: bool) -> Result<u8, CoreError> {
-    let export = ws.export_named(name)?;
+async fn run_export(
+    ws: &Workspace,
+    export_id: &str,
+    trigger: RunTrigger,
+    opts: RunOptions,
+    json: bool,
+) -> Result<u8, CoreError> {
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
@@ -371,7 +429,7 @@ async fn run_export(ws: &Workspace, name: &str, json: bool) -> Result<u8, CoreEr
         })
     };
     let result = ws
-        .run_export(&export.id, RunTrigger::Cli, cancel, sink)
+        .run_export_with(export_id, trigger, opts, cancel, sink)
         .await;
     if let Some(b) = bar {
         b.finish_and_clear();

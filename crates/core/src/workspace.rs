@@ -750,6 +750,40 @@ impl Workspace {
         })
     }
 
+    /// Scheduled exports whose time has come at `now` (local time for daily schedules): the
+    /// next time after their last run (or their creation) has passed. A run in progress is
+    /// not started twice.
+    pub fn due_exports(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Export>> {
+        let parse = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .ok()
+        };
+        let mut due = vec![];
+        for e in self.store.exports()? {
+            if e.schedule == Schedule::Manual {
+                continue;
+            }
+            let last = self.store.runs(Some(&e.id), 1)?.into_iter().next();
+            if last
+                .as_ref()
+                .is_some_and(|r| r.status == RunStatus::Running)
+            {
+                continue;
+            }
+            let since = last
+                .as_ref()
+                .and_then(|r| parse(&r.started_at))
+                .or_else(|| parse(&e.created_at));
+            if let Some(since) = since {
+                if e.schedule.is_due(since, now, &chrono::Local) {
+                    due.push(e);
+                }
+            }
+        }
+        Ok(due)
+    }
+
     pub fn run_summary(&self, run_id: &str) -> Result<RunSummary> {
         let run = self.store.run(run_id)?;
         let (rejects, rejects_total) = self.store.rejects(run_id, 200)?;
