@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod demo;
+pub mod scheduler;
 pub mod state;
 
 use std::path::PathBuf;
@@ -72,6 +73,7 @@ pub fn run() {
                     tracing::warn!("demo sandbox not restored: {}", e.message);
                 }
             });
+            scheduler::spawn(app.handle().clone());
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -5,6 +5,7 @@
 // and is rethrown here as an `AppError`, so callers can rely on `.code` and `.message`.
 
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
@@ -171,6 +172,17 @@ export function cancelRun(runId: string): Promise<boolean> {
 /** Runs, newest first; all exports when `exportId` is null. */
 export function listRuns(exportId: string | null = null): Promise<RunView[]> {
   return call<RunView[]>("list_runs", { exportId });
+}
+
+// ---- App-wide notices ---------------------------------------------------------------
+
+/**
+ * Calls `handler` with the export's id whenever a scheduled run ends (the app runs due
+ * exports by itself while it is open). Resolves with a function that stops listening.
+ */
+export async function onRunFinished(handler: (exportId: string) => void): Promise<() => void> {
+  if (!ipcAvailable()) return () => {};
+  return listen<string>("run-finished", (event) => handler(event.payload));
 }
 
 // ---- Types ---------------------------------------------------------------------

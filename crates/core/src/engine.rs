@@ -4,7 +4,11 @@
 //! progress events throughout.
 //!
 //! Architecture invariant: stages are joined by bounded channels, so memory stays flat whatever
-//! the input size (the delta state is one pair of 64-bit hashes per identifier). Progress is one
+//! the input size (the delta state is one pair of 64-bit hashes per identifier).
+//!
+//! Delta: the state holds, per export and identifier, a hash of the mapped input values under
+//! the mapping's fingerprint ([`Mapper::input_key`]); a row whose hash is unchanged is skipped
+//! before it is mapped, so an unchanged re-run costs little more than reading the source. Progress is one
 //! event type ([`RunEvent`]) for every front end.
 //!
 //! Resume: each batch Klaviyo accepts is checkpointed with its job id and the source lines it
@@ -608,6 +612,24 @@ fn read_batches(
             }
         }
         add(&c.matched, 1);
+        // The identifier and a hash of every value the mapping reads: enough to skip an
+        // unchanged row (or one sent before a restart) without mapping it.
+        let (email, hash) = mapper.input_key(&values);
+        let key = key_of(&email);
+        if let Some(seen) = seen.as_mut() {
+            seen.insert(key);
+        }
+        // Sent before the restart: never again.
+        if let Some((batch, complete)) = acked.find(line) {
+            if !complete {
+                send(Item::Reopened { batch, email, hash })?;
+            }
+            return Ok(());
+        }
+        if state.get(&key) == Some(&hash) {
+            add(&c.unchanged, 1);
+            return Ok(());
+        }
         let m = match mapper.map(&values) {
             Ok(m) => m,
             Err(r) => {
@@ -615,26 +637,7 @@ fn read_batches(
                 return Ok(());
             }
         };
-        let key = key_of(&m.email);
-        if let Some(seen) = seen.as_mut() {
-            seen.insert(key);
-        }
-        // Sent before the restart: never again.
-        if let Some((batch, complete)) = acked.find(line) {
-            if !complete {
-                send(Item::Reopened {
-                    batch,
-                    email: m.email,
-                    hash: m.hash,
-                })?;
-            }
-            return Ok(());
-        }
-        if state.get(&key) == Some(&m.hash) {
-            add(&c.unchanged, 1);
-            return Ok(());
-        }
-        if let Some(full) = batcher.push(line, m.email, m.hash, m.json) {
+        if let Some(full) = batcher.push(line, m.email, hash, m.json) {
             send(Item::Batch(full))?;
         }
         Ok(())

@@ -189,6 +189,10 @@ pub struct Mapper {
     properties: Vec<Prop>,
     /// A guess of the JSON's length beyond the values, for one allocation per row.
     overhead: usize,
+    /// Every column the mapping reads (see [`Mapper::input_key`]).
+    used: Vec<usize>,
+    /// Hash of the mapping and the column types: a change to either changes every input key.
+    fingerprint: u64,
 }
 
 impl Mapper {
@@ -302,6 +306,19 @@ impl Mapper {
             + location.iter().map(|(k, _, _)| k.len() + 3).sum::<usize>()
             + properties.iter().map(|p| p.key.len() + 2).sum::<usize>()
             + 30;
+        let mut used: Vec<usize> = std::iter::once(email)
+            .chain(phone)
+            .chain(strings.iter().map(|s| s.1))
+            .chain(location.iter().map(|l| l.1))
+            .chain(properties.iter().map(|p| p.col))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let fingerprint = xxhash_rust::xxh3::xxh3_64(
+            serde_json::json!({ "v": 1, "mapping": m, "types": types, "columns": columns })
+                .to_string()
+                .as_bytes(),
+        );
         Ok(Mapper {
             email,
             phone,
@@ -311,7 +328,29 @@ impl Mapper {
             location,
             properties,
             overhead,
+            used,
+            fingerprint,
         })
+    }
+
+    /// The row's identifier (its email, trimmed and lower-cased, as [`Mapper::map`] sends it)
+    /// and a hash of every value the mapping reads, under this mapping and these column types.
+    /// Cheap (no validation, no phone parsing): equal keys mean `map` would send the same
+    /// profile, so a delta export can skip the row without mapping it.
+    pub fn input_key<V: Values + ?Sized>(&self, values: &V) -> (String, u64) {
+        let get = |i: usize| values.value(i).map(str::trim).unwrap_or("");
+        let raw_email = get(self.email);
+        let email = if raw_email.is_ascii() {
+            raw_email.to_ascii_lowercase()
+        } else {
+            raw_email.to_lowercase()
+        };
+        let mut h = xxhash_rust::xxh3::Xxh3::with_seed(self.fingerprint);
+        for &i in &self.used {
+            h.update(get(i).as_bytes());
+            h.update(&[0x1f]);
+        }
+        (email, h.digest())
     }
 
     /// Resolve `m` with property types inferred from (up to [`TYPE_SAMPLE_ROWS`] of) `sample`,

@@ -41,8 +41,9 @@ pub struct SampleStats {
     pub valid_emails: Vec<String>,
 }
 
-/// Write `rows` customers to `path`: email, first_name, last_name, city, orders, with about one
-/// broken email in `invalid_every` rows (0 = none). The same seed gives the same file.
+/// Write `rows` customers to `path`: email, first_name, last_name, city, orders, phone (Polish
+/// mobile numbers, half in E.164 and half in national format), with about one broken email in
+/// `invalid_every` rows (0 = none). The same seed gives the same file.
 pub fn write_customers_csv(
     path: &Path,
     rows: u64,
@@ -51,7 +52,14 @@ pub fn write_customers_csv(
 ) -> std::io::Result<SampleStats> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(path)?));
-    w.write_record(["email", "first_name", "last_name", "city", "orders"])?;
+    w.write_record([
+        "email",
+        "first_name",
+        "last_name",
+        "city",
+        "orders",
+        "phone",
+    ])?;
     let mut stats = SampleStats {
         rows,
         invalid_lines: vec![],
@@ -79,7 +87,26 @@ pub fn write_customers_csv(
         };
         let city = CITIES[rng.random_range(0..CITIES.len())];
         let orders = rng.random_range(0..40u32).to_string();
-        w.write_record([email.as_str(), first, last, city, orders.as_str()])?;
+        // Unique per row (a phone is an identifier in Klaviyo: a shared one merges profiles).
+        let subscriber = i % 10_000_000;
+        let phone = if i % 2 == 0 {
+            format!("+4860{subscriber:07}")
+        } else {
+            format!(
+                "60{} {:03} {:03}",
+                subscriber / 1_000_000,
+                (subscriber / 1000) % 1000,
+                subscriber % 1000
+            )
+        };
+        w.write_record([
+            email.as_str(),
+            first,
+            last,
+            city,
+            orders.as_str(),
+            phone.as_str(),
+        ])?;
     }
     w.flush()?;
     let mut inner = w.into_inner().map_err(|e| e.into_error())?;

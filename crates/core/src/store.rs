@@ -610,6 +610,23 @@ impl Store {
         Ok(latest)
     }
 
+    /// The export's run in progress in some process (running, with a recent heartbeat).
+    pub fn active_run(&self, export_id: &str, stale_secs: i64) -> Result<Option<RunView>> {
+        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(stale_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        Ok(self
+            .db()
+            .query_row(
+                &format!(
+                    "{RUN_SELECT} WHERE r.export_id = ?1 AND r.status = 'running'
+                     AND r.heartbeat_at >= ?2 ORDER BY r.rowid DESC LIMIT 1"
+                ),
+                params![export_id, cutoff],
+                run_from_row,
+            )
+            .optional()?)
+    }
+
     /// Take a run up again: running, no end, a fresh heartbeat.
     pub fn reopen_run(&self, run_id: &str) -> Result<()> {
         self.db().execute(

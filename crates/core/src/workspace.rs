@@ -580,6 +580,17 @@ impl Workspace {
     ) -> Result<RunSummary> {
         let op = self.operator()?;
         let export = self.store.export(export_id)?;
+        if !opts.dry_run {
+            if let Some(active) = self.store.active_run(&export.id, STALE_RUN_SECS)? {
+                return Err(CoreError::invalid(
+                    "Run",
+                    format!(
+                        "\"{}\" is already running (started by {} at {}). Wait for it to finish, or cancel it. (If the program running it was closed, it can be continued {STALE_RUN_SECS} seconds after its last progress.)",
+                        export.name, active.who, active.started_at
+                    ),
+                ));
+            }
+        }
         let resumable = if opts.dry_run || opts.full {
             None
         } else {

@@ -51,6 +51,20 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
     void reload();
   }, [reload]);
 
+  // A scheduled run that ends while this screen is open updates its row.
+  useEffect(() => {
+    let stop: (() => void) | undefined;
+    let active = true;
+    void api.onRunFinished(() => void reload()).then((unlisten) => {
+      if (active) stop = unlisten;
+      else unlisten();
+    });
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }, [reload]);
+
   function onSaved() {
     setEditing(null);
     setNotice("Saved. Saving does not run the export.");

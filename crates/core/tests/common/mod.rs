@@ -62,3 +62,141 @@ pub fn connection_and_export(
         .unwrap();
     (conn, export)
 }
+
+// ---- helpers for the run tests (runs.rs) ----
+
+use segport_core::schedule::Schedule;
+use segport_core::workspace::RunOptions;
+use segport_sandbox::Fault;
+use tokio_util::sync::CancellationToken;
+
+/// A sandbox with `KEY` (and `extra_keys`), jobs processed after `job_ms`, and these faults.
+pub async fn sandbox_with(job_ms: u64, faults: &[&str], extra_keys: &[&str]) -> Sandbox {
+    let mut keys = vec![SandboxKey::full(KEY)];
+    keys.extend(extra_keys.iter().map(|k| SandboxKey::full(*k)));
+    let config = SandboxConfig {
+        keys,
+        job_processing: Duration::from_millis(job_ms),
+        faults: faults
+            .iter()
+            .map(|f| f.parse::<Fault>().expect("fault spec"))
+            .collect(),
+        ..SandboxConfig::default()
+    };
+    Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A mapping of the `email` column only.
+pub fn email_mapping() -> Mapping {
+    Mapping {
+        email: "email".into(),
+        ..Mapping::default()
+    }
+}
+
+/// What an export reads and how it maps: saved through the store as the config import does.
+pub struct ExportSpec<'a> {
+    pub name: &'a str,
+    pub kind: SourceKind,
+    pub path: &'a std::path::Path,
+    pub table: Option<&'a str>,
+    pub filter: Option<&'a str>,
+    pub list_id: &'a str,
+    pub mapping: Mapping,
+    pub mode: ExportMode,
+    pub schedule: Schedule,
+}
+
+impl<'a> ExportSpec<'a> {
+    pub fn csv(name: &'a str, path: &'a std::path::Path, list_id: &'a str) -> Self {
+        ExportSpec {
+            name,
+            kind: SourceKind::Csv,
+            path,
+            table: None,
+            filter: None,
+            list_id,
+            mapping: email_mapping(),
+            mode: ExportMode::Upsert,
+            schedule: Schedule::Manual,
+        }
+    }
+}
+
+/// Source, segment and export for `spec`, on connection `conn_id`.
+pub fn add_export(ws: &Workspace, conn_id: &str, spec: ExportSpec<'_>) -> Export {
+    let source = Source {
+        id: new_id(),
+        name: format!("{} source", spec.name),
+        kind: spec.kind,
+        path: spec.path.to_string_lossy().into_owned(),
+        table: spec.table.map(Into::into),
+    };
+    ws.store.put_source(&source).unwrap();
+    let segment = Segment {
+        id: new_id(),
+        name: format!("{} segment", spec.name),
+        source_id: source.id.clone(),
+        filter: spec.filter.map(Into::into),
+    };
+    ws.store.put_segment(&segment).unwrap();
+    let now = now_rfc3339();
+    let export = Export {
+        id: new_id(),
+        name: spec.name.into(),
+        segment_id: segment.id,
+        connection_id: Some(conn_id.into()),
+        list_id: spec.list_id.into(),
+        mapping: spec.mapping,
+        mode: spec.mode,
+        schedule: spec.schedule,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    ws.store.put_export(&export).unwrap();
+    export
+}
+
+/// The sandbox connection (consent given, key `KEY`).
+pub fn sandbox_connection(ws: &Workspace, sb: &Sandbox) -> ConnectionView {
+    ws.save_connection(connection_input("Sandbox", &sb.base_url(), Some(KEY)))
+        .unwrap()
+}
+
+/// Run an export to the end, events ignored.
+pub async fn run(
+    ws: &Workspace,
+    export_id: &str,
+    opts: RunOptions,
+) -> segport_core::Result<RunSummary> {
+    ws.run_export_with(
+        export_id,
+        RunTrigger::Manual,
+        opts,
+        CancellationToken::new(),
+        Arc::new(|_: &RunEvent| {}),
+    )
+    .await
+}
+
+pub const BULK: &str = "POST /api/profile-bulk-import-jobs";
+
+/// Write a CSV file from a header and rows (values must not need quoting).
+pub fn write_csv(path: &std::path::Path, header: &str, rows: &[String]) {
+    let mut text = String::from(header);
+    text.push('\n');
+    for r in rows {
+        text.push_str(r);
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Sorted copy.
+pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
