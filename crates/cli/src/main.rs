@@ -50,6 +50,9 @@ enum Cmd {
     /// Run history.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// Segments: count and sample the rows they keep.
+    #[command(subcommand)]
+    Segment(SegmentCmd),
     /// Run the scheduled exports that are due (for cron or a systemd timer). A missed schedule
     /// runs once.
     RunDue {
@@ -112,6 +115,19 @@ enum ExportCmd {
         /// Read, filter, map and batch without sending anything (no network, nothing recorded).
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SegmentCmd {
+    /// Count the segment's rows and show the first matching ones.
+    Preview {
+        name: String,
+        /// Try another filter (text form) instead of the segment's own.
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        sample: usize,
     },
 }
 
@@ -313,6 +329,27 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 worst = worst.max(code);
             }
             return Ok(worst);
+        }
+        Cmd::Segment(SegmentCmd::Preview {
+            name,
+            filter,
+            sample,
+        }) => {
+            let p = ws.segment_preview(&name, filter.as_deref(), sample)?;
+            println!(
+                "{} of {} rows match{}",
+                p.matching,
+                p.total,
+                if p.bad_rows > 0 {
+                    format!(" ({} rows could not be read)", p.bad_rows)
+                } else {
+                    String::new()
+                }
+            );
+            println!("{}", p.columns.join("\t"));
+            for row in p.sample {
+                println!("{}", row.join("\t"));
+            }
         }
         Cmd::Sample { .. } => {}
         Cmd::Runs(RunsCmd::List { export }) => {

@@ -963,3 +963,47 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod batcher_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the profile sizes, no batch goes over the profile or byte limit, every
+        /// profile lands in exactly one batch, in order, and indexes count up from the first.
+        #[test]
+        fn batches_never_exceed_the_limits(
+            sizes in proptest::collection::vec(1usize..5_000, 0..400),
+            max_profiles in 1usize..50,
+            extra_bytes in 0usize..40_000,
+        ) {
+            let envelope = klaviyo::bulk_import_envelope_len("AbC123");
+            let max_bytes = envelope + 5_000 + extra_bytes;
+            let mut b = Batcher::with_limits("AbC123", max_profiles, max_bytes, 7);
+            let mut batches = vec![];
+            for (i, n) in sizes.iter().enumerate() {
+                if let Some(full) = b.push(i as u64, String::new(), 0, "x".repeat(*n)) {
+                    batches.push(full);
+                }
+            }
+            batches.extend(b.take());
+            let mut next_line = 0;
+            for (k, batch) in batches.iter().enumerate() {
+                prop_assert_eq!(batch.index, 7 + k as u64);
+                prop_assert!(!batch.profiles.is_empty());
+                prop_assert!(batch.profiles.len() <= max_profiles);
+                let body: usize = envelope
+                    + batch.profiles.iter().map(String::len).sum::<usize>()
+                    + batch.profiles.len() - 1;
+                prop_assert!(body <= max_bytes, "body {} > {}", body, max_bytes);
+                prop_assert_eq!(klaviyo::bulk_import_body("AbC123", &batch.profiles).len(), body);
+                for line in &batch.lines {
+                    prop_assert_eq!(*line, next_line);
+                    next_line += 1;
+                }
+            }
+            prop_assert_eq!(next_line as usize, sizes.len());
+        }
+    }
+}

@@ -553,3 +553,19 @@ pub struct KlaviyoLists {
     pub lists: Vec<KlaviyoList>,
     pub truncated: bool,
 }
+
+/// How many rows of a source a segment keeps, with the first matching rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SegmentPreview {
+    pub columns: Vec<String>,
+    #[ts(type = "number")]
+    pub total: u64,
+    #[ts(type = "number")]
+    pub matching: u64,
+    /// Rows that could not be read (reported with their line when the export runs).
+    #[ts(type = "number")]
+    pub bad_rows: u64,
+    pub sample: Vec<Vec<String>>,
+}

@@ -795,6 +795,28 @@ impl Workspace {
         Ok(due)
     }
 
+    /// Count a segment's rows and keep the first `sample` matching ones, streaming the source.
+    /// `filter` (text form) overrides the segment's own, for a live preview while editing.
+    pub fn segment_preview(
+        &self,
+        segment_name: &str,
+        filter: Option<&str>,
+        sample: usize,
+    ) -> Result<SegmentPreview> {
+        let segment = self
+            .store
+            .segments()?
+            .into_iter()
+            .find(|s| s.name == segment_name)
+            .ok_or_else(|| CoreError::NotFound {
+                what: "Segment",
+                name: segment_name.to_string(),
+            })?;
+        let source = self.store.source(&segment.source_id)?;
+        let text = filter.or(segment.filter.as_deref());
+        preview_source(&self.source_spec(&source), text, sample)
+    }
+
     pub fn run_summary(&self, run_id: &str) -> Result<RunSummary> {
         let run = self.store.run(run_id)?;
         let (rejects, rejects_total) = self.store.rejects(run_id, 200)?;
@@ -863,6 +885,42 @@ impl Workspace {
     }
 }
 
+/// Count a source's rows that `filter` keeps and the first `sample` of them.
+pub fn preview_source(
+    spec: &SourceSpec,
+    filter: Option<&str>,
+    sample: usize,
+) -> Result<SegmentPreview> {
+    let mut rows = source::open(spec)?;
+    let columns = rows.columns().to_vec();
+    let compiled = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(text) => Some(Filter::parse(text)?.compile(&columns)?),
+        None => None,
+    };
+    let mut out = SegmentPreview {
+        columns,
+        total: 0,
+        matching: 0,
+        bad_rows: 0,
+        sample: vec![],
+    };
+    while let Some(item) = rows.next_row()? {
+        out.total += 1;
+        match item {
+            source::RowItem::Bad { .. } => out.bad_rows += 1,
+            source::RowItem::Row { values, .. } => {
+                if compiled.as_ref().is_none_or(|f| f.matches(&values)) {
+                    out.matching += 1;
+                    if out.sample.len() < sample {
+                        out.sample.push(values);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn unique_name(base: &str, taken: &[String]) -> String {
     if !taken.iter().any(|t| t == base) {
         return base.to_string();
@@ -871,4 +929,35 @@ fn unique_name(base: &str, taken: &[String]) -> String {
         .map(|i| format!("{base} ({i})"))
         .find(|n| !taken.contains(n))
         .unwrap_or_else(|| base.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_counts_the_segment_and_samples_the_first_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        let mut text = String::from("email,country,orders\n");
+        for i in 0..1000 {
+            let country = if i % 4 == 0 { "PL" } else { "DE" };
+            text.push_str(&format!("p{i}@example.com,{country},{}\n", i % 10));
+        }
+        std::fs::write(&path, text).unwrap();
+        let spec = SourceSpec {
+            kind: SourceFormat::Csv,
+            path,
+            table: None,
+        };
+        let all = preview_source(&spec, None, 3).unwrap();
+        assert_eq!((all.total, all.matching, all.sample.len()), (1000, 1000, 3));
+        let p = preview_source(&spec, Some("country = \"pl\" and orders >= 4"), 2).unwrap();
+        // i % 4 == 0 and i % 10 >= 4: i in {4, 8, 16, 24, 28, 36, …} — 150 of 1000.
+        assert_eq!(p.matching, 150);
+        assert_eq!(p.sample[0][0], "p4@example.com");
+        assert_eq!(p.sample[1][0], "p8@example.com");
+        let err = preview_source(&spec, Some("country = "), 2).unwrap_err();
+        assert_eq!(err.code(), "segment.filter_invalid");
+    }
 }
