@@ -619,10 +619,13 @@ fn read_batches(
         if let Some(seen) = seen.as_mut() {
             seen.insert(key);
         }
-        // Sent before the restart: never again.
+        // Sent before the restart: never again. (Its rows are still mapped, so the rows it
+        // rejected are reported again — the reject table keeps one per line.)
         if let Some((batch, complete)) = acked.find(line) {
-            if !complete {
-                send(Item::Reopened { batch, email, hash })?;
+            match mapper.map(&values) {
+                Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
+                Ok(_) if !complete => send(Item::Reopened { batch, email, hash })?,
+                Ok(_) => {}
             }
             return Ok(());
         }
@@ -756,7 +759,25 @@ async fn poll_jobs(client: &Client, shared: &Arc<Shared>) -> Result<()> {
         .cloned()
         .collect();
     for id in missing {
-        jobs.push(client.get_bulk_import_job(&id).await?);
+        match client.get_bulk_import_job(&id).await {
+            Ok(job) => jobs.push(job),
+            // A job from before a restart that Klaviyo no longer knows (jobs expire): its
+            // outcome is unknown, so its rows are not recorded in the delta state and the
+            // next run sends them again (an idempotent upsert).
+            Err(klaviyo::Error::Invalid { status: 404, .. }) => {
+                let open = {
+                    let mut open_jobs = lock(&shared.open_jobs);
+                    let i = open_jobs.iter().position(|o| o.id == id);
+                    i.map(|i| open_jobs.swap_remove(i))
+                };
+                if let Some(open) = open {
+                    let s = shared.clone();
+                    blocking(move || s.store.complete_job(&s.run_id, open.batch, "expired", 0, 0))
+                        .await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     for job in jobs.into_iter().filter(|j| j.is_finished()) {
         let Some(open) = ({

@@ -590,8 +590,9 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The export's latest run if it can be continued: interrupted, cancelled, or `running`
-    /// with no heartbeat for `stale_secs` (its process died).
+    /// The export's latest run if it can be continued: interrupted, cancelled, `running` with
+    /// no heartbeat for `stale_secs` (its process died), or failed after Klaviyo had accepted
+    /// some of its batches (e.g. a key revoked mid-run): those batches are not sent again.
     pub fn resumable_run(&self, export_id: &str, stale_secs: i64) -> Result<Option<RunView>> {
         let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(stale_secs))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -600,7 +601,9 @@ impl Store {
             .query_row(
                 &format!(
                     "{RUN_SELECT} WHERE r.export_id = ?1 AND (r.status IN ('interrupted', 'cancelled')
-                        OR (r.status = 'running' AND r.heartbeat_at < ?2))
+                        OR (r.status = 'running' AND r.heartbeat_at < ?2)
+                        OR (r.status = 'failed'
+                            AND EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.id)))
                      AND r.rowid = (SELECT max(rowid) FROM runs WHERE export_id = ?1)"
                 ),
                 params![export_id, cutoff],
@@ -902,11 +905,12 @@ pub fn put_connection(db: &Db, c: &Connection) -> Result<()> {
 pub fn put_source(db: &Db, s: &Source) -> Result<()> {
     let now = now_rfc3339();
     let res = db.execute(
-        "INSERT INTO sources (id, name, kind, path, created_at, updated_at)
-         VALUES (?1, ?2, 'csv', ?3, ?4, ?4)
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, path = excluded.path,
+        "INSERT INTO sources (id, name, kind, path, table_name, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+            path = excluded.path, table_name = excluded.table_name,
             updated_at = excluded.updated_at",
-        params![s.id, s.name, s.path, now],
+        params![s.id, s.name, s.kind.as_str(), s.path, s.table, now],
     );
     unique_violation(res, "source", &s.name)
 }

@@ -1252,7 +1252,10 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) 
             )
         }
         _ => {
-            let retry = if matches!(code, 503 | 504 | 524) {
+            // A 502 comes from a proxy in front of Klaviyo (often an HTML page): like 503, 504
+            // and 524 it says nothing about whether the request was processed, so only
+            // idempotent calls are sent again.
+            let retry = if matches!(code, 502 | 503 | 504 | 524) {
                 Retry::IfIdempotent
             } else {
                 Retry::No

@@ -164,8 +164,11 @@ async fn server_errors_and_dropped_connections_are_retried_for_idempotent_calls(
 #[tokio::test]
 async fn an_html_502_is_a_server_error_with_a_readable_excerpt() {
     let sb = start(Limits::Off, true).await;
-    sb.set_faults(vec![fault("get_accounts=seq:html502")]);
-    let err = client(&sb).get_account().await.expect_err("502");
+    // A proxy's 502 is retried for idempotent calls; one that persists ends as a Server error.
+    sb.set_faults(vec![fault("get_accounts=html502@1")]);
+    let c = client(&sb);
+    let err = c.get_account().await.expect_err("502");
+    assert!(c.stats().retries > 0, "{:?}", c.stats());
     match &err {
         Error::Server {
             status: 502,
