@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -211,3 +213,41 @@ def test_reject_line_numbers_of_a_crlf_file(driver: WebDriver, sandbox: Sandbox,
     summary = wait_for(driver, "run-summary", timeout=60)
     assert count(driver, "imported") == len(csv_file.valid_emails)
     assert [int(c[0]) for c in reject_cells(summary)] == sorted(csv_file.invalid)
+
+
+def test_list_picker_searches_the_account_and_creates_a_list(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
+    for name in ["Spring newsletter", "VIP customers", "Winter sale"]:
+        sandbox.create_list(name)
+    creates_before = sandbox.count("POST /api/lists")
+    create_connection(driver, "Picker", sandbox.key, sandbox.url)
+    click(driver, "nav-exports")
+    click(driver, "new-export")
+    form = wait_for(driver, "export-form")
+    type_into(form, "export-name", "Picked list")
+    Select(wait_for(form, "export-connection")).select_by_visible_text("Picker")
+    click(form, "pick-csv")
+    wait_for(form, "csv-headers")
+
+    # Browse the account's lists, search by name, pick one: its id fills the list ID field.
+    click(form, "browse-lists")
+    type_into(form, "list-search", "vip")
+    wait_until(driver, lambda: len(form.find_elements(By.CSS_SELECTOR, css("list-option"))) == 1, "search did not narrow to one list")
+    option = wait_for(form, "list-option")
+    vip_id = option.get_attribute("data-list-id")
+    option.click()
+    assert wait_for(form, "export-list-id").get_attribute("value") == vip_id
+    assert "VIP customers" in wait_for(form, "picked-list-name").text
+
+    # Create a list from the picker: asked first, then created in the account and picked.
+    type_into(form, "list-search", "Autumn launch")
+    click(form, "create-list")
+    dialog = wait_for(driver, "confirm-dialog")
+    assert "150 new lists a day" in dialog.text
+    click(dialog, "confirm-ok")
+    wait_until(driver, lambda: "Autumn launch" in wait_for(form, "picked-list-name").text, "the new list was not picked")
+    new_id = wait_for(form, "export-list-id").get_attribute("value")
+    assert new_id and new_id != vip_id
+    assert sandbox.count("POST /api/lists") == creates_before + 1, sandbox.stats()
+    query = urllib.parse.quote('equals(name,"Autumn launch")')
+    lists = sandbox._request("GET", f"/api/lists?filter={query}")["data"]
+    assert [item["id"] for item in lists] == [new_id]
