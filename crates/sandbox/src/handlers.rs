@@ -101,6 +101,24 @@ fn doc(status: StatusCode, body: Value) -> Response {
     resp
 }
 
+/// `sort=FIELD` (ascending, the default) or `sort=-FIELD`: true when descending.
+fn sort_descending(params: &[(String, String)], field: &str) -> Result<bool, ApiErrors> {
+    match params
+        .iter()
+        .find(|(k, _)| k == "sort")
+        .map(|(_, v)| v.as_str())
+    {
+        None => Ok(false),
+        Some(v) if v == field => Ok(false),
+        Some(v) if v.strip_prefix('-') == Some(field) => Ok(true),
+        Some(other) => Err(ApiError::invalid(format!(
+            "Invalid sort `{other}`. Use {field} or -{field}."
+        ))
+        .parameter("sort")
+        .into()),
+    }
+}
+
 /// Reads `page[size]` (1..=max, default `default`) and `page[cursor]` (an offset).
 fn paging(
     params: &[(String, String)],
@@ -863,21 +881,7 @@ pub async fn get_import_jobs(State(s): S, Query(params): Params) -> ApiResult {
         Some((_, f)) => Some(parse_filter(f, &["status"])?),
         None => None,
     };
-    let descending = match params
-        .iter()
-        .find(|(k, _)| k == "sort")
-        .map(|(_, v)| v.as_str())
-    {
-        None | Some("created_at") => false,
-        Some("-created_at") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "Invalid sort `{other}`. Use created_at or -created_at."
-            ))
-            .parameter("sort")
-            .into())
-        }
-    };
+    let descending = sort_descending(&params, "created_at")?;
     let store = s.store();
     let mut jobs: Vec<&JobRec> = store
         .job_order
@@ -1098,21 +1102,7 @@ pub async fn get_list_profile_ids(
         Some((_, f)) => Some(parse_filter(f, &["email", "phone_number"])?),
         None => None,
     };
-    let descending = match params
-        .iter()
-        .find(|(k, _)| k == "sort")
-        .map(|(_, v)| v.as_str())
-    {
-        None | Some("joined_group_at") => false,
-        Some("-joined_group_at") => true,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "Invalid sort `{other}`. Use joined_group_at or -joined_group_at."
-            ))
-            .parameter("sort")
-            .into())
-        }
-    };
+    let descending = sort_descending(&params, "joined_group_at")?;
     let st = s.store();
     let list = st
         .list(&id)
