@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod demo;
+pub mod logging;
 pub mod scheduler;
 pub mod state;
 
@@ -54,14 +55,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
 }
 
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,segport=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let data_dir = data_dir_from_args(std::env::args());
+    logging::init_or_warn(&data_dir);
     let secrets = Arc::new(segport_core::secrets::KeyringStore::new());
     let state = AppState::open(&data_dir, secrets);
     let app = setup(tauri::Builder::default(), state)

@@ -72,6 +72,21 @@ enum Cmd {
     },
 }
 
+impl Cmd {
+    /// The subcommand's name for the log (never its arguments).
+    fn name(&self) -> &'static str {
+        match self {
+            Cmd::Config(_) => "config",
+            Cmd::Connection(_) => "connection",
+            Cmd::Export(_) => "export",
+            Cmd::Runs(_) => "runs",
+            Cmd::Segment(_) => "segment",
+            Cmd::RunDue { .. } => "run-due",
+            Cmd::Sample { .. } => "sample",
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum ConfigCmd {
     /// Upsert everything in FILE by name, all or nothing.
@@ -147,6 +162,15 @@ enum RunsCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.cmd.name();
+    if !matches!(cli.cmd, Cmd::Sample { .. }) {
+        // Log files for support requests (info, redacted); stderr stays the user's.
+        let logs = paths::log_dir(&paths::data_dir(cli.data_dir.clone()));
+        if let Err(e) = segport_core::logging::init(&logs, "segport-cli", "info", false) {
+            eprintln!("warning: log files disabled: {e}");
+        }
+    }
+    tracing::info!(command, "segport-cli started");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -157,6 +181,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            tracing::warn!(command, code = %e.code(), "segport-cli failed");
             eprintln!("error [{}]: {e}", e.code());
             let code = match e {
                 CoreError::Config(_)

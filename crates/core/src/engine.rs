@@ -375,6 +375,7 @@ pub async fn execute(
         // Rejects found before a restart are in the table, not in this process's counters.
         counts.rejected = store.rejects(&plan.run_id, 0)?.1;
     }
+    let error_code = result.as_ref().err().map(|e| e.code());
     let (status, error) = match result {
         Ok(()) if cancel.is_cancelled() => (RunStatus::Cancelled, None),
         Ok(()) if counts.rejected > 0 || counts.failed_in_klaviyo > 0 => (RunStatus::Partial, None),
@@ -394,6 +395,11 @@ pub async fn execute(
         status: Some(status),
         message: error.clone(),
     });
+    // For support: ids, status, counts and the error code only — never row contents or keys.
+    tracing::info!(run_id = %plan.run_id, export_id = %plan.export.id, status = status.as_str(), read = counts.read,
+        matched = counts.matched, sent = counts.sent, imported = counts.imported,
+        rejected = counts.rejected, failed_in_klaviyo = counts.failed_in_klaviyo,
+        error_code = error_code.as_deref().unwrap_or("-"), dry_run, "run finished");
     Ok((status, counts, error))
 }
 

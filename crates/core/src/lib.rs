@@ -7,6 +7,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod filter;
+pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod paths;

@@ -21,3 +21,8 @@ pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
 }
 
 pub const DB_FILE: &str = "segport.db";
+
+/// The folder of the rolling log files (desktop app and CLI): `<data dir>/logs`.
+pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("logs")
+}

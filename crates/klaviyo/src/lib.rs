@@ -1064,11 +1064,17 @@ impl Client {
                 Retry::IfIdempotent => idempotent,
                 Retry::No => false,
             };
+            // For support: the operation and Klaviyo's error code (never headers, bodies or
+            // query strings, which may hold emails).
+            let give_up = |error: Error| {
+                tracing::warn!(%method, path, attempt, code = error.code(), "Klaviyo request failed");
+                Err(error)
+            };
             if !may_retry || attempt >= policy.max_attempts {
-                return Err(error);
+                return give_up(error);
             }
             let delay = match (throttled_for, &retry) {
-                (Some(d), _) if d > policy.max_retry_after => return Err(error),
+                (Some(d), _) if d > policy.max_retry_after => return give_up(error),
                 // The limiter holds every request of this operation back until then.
                 (Some(_), _) if limiter.is_some() => Duration::ZERO,
                 (Some(d), _) => d,

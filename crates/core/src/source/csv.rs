@@ -90,6 +90,9 @@ pub(super) struct CsvSource {
     /// `\n` consumed by this reader between records (`core` counts the others).
     skipped_newlines: u64,
     done: bool,
+    /// Set when the last record ran to the end of the file inside an unclosed quote: the
+    /// line where the file ended.
+    unclosed_until: Option<u64>,
     pub(super) columns: Vec<String>,
 }
 
@@ -117,6 +120,7 @@ impl CsvSource {
             nfields: 0,
             skipped_newlines: 0,
             done: false,
+            unclosed_until: None,
             columns: Vec::new(),
         };
         if s.next_record()?.is_none() {
@@ -133,6 +137,16 @@ impl CsvSource {
                 return Err(SourceError::EmptyHeader {
                     path: path.to_path_buf(),
                     index: i + 1,
+                });
+            }
+            // A duplicate name would make the mapping ambiguous (the first one would silently
+            // win): refuse it, naming both columns.
+            if let Some(first) = columns.iter().position(|c: &String| c == name) {
+                return Err(SourceError::DuplicateColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    first: first + 1,
+                    second: i + 1,
                 });
             }
             columns.push(name.to_string());
@@ -194,14 +208,25 @@ impl CsvSource {
         }
         let line = self.skipped_newlines + self.core.line();
         let (mut outlen, mut endlen) = (0, 0);
+        // Double quotes in the record's raw bytes: an odd count in a record that runs to the
+        // end of the file over several lines means a quote that was never closed.
+        let mut quotes = 0usize;
+        let mut at_eof;
+        let mut ends_with_newline = false;
+        self.unclosed_until = None;
         loop {
             let input = self
                 .src
                 .fill_buf()
                 .map_err(|e| unreadable(&self.path, &e))?;
+            at_eof = input.is_empty();
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..]);
+            quotes += memchr::memchr_iter(b'"', &input[..nin]).count();
+            if let Some(&b) = input[..nin].last() {
+                ends_with_newline = b == b'\n' || b == b'\r';
+            }
             self.src.consume(nin);
             outlen += nout;
             endlen += nend;
@@ -236,6 +261,12 @@ impl CsvSource {
                 }
                 ReadRecordResult::Record => {
                     self.nfields = endlen;
+                    // The line the record's last byte is on.
+                    let last =
+                        self.skipped_newlines + self.core.line() - u64::from(ends_with_newline);
+                    if at_eof && quotes % 2 == 1 && last > line {
+                        self.unclosed_until = Some(last);
+                    }
                     return Ok(Some(line));
                 }
                 ReadRecordResult::End => {
@@ -273,6 +304,14 @@ impl RowStream for CsvStream {
         let Some(line) = self.src.next_record()? else {
             return Ok(None);
         };
+        if let Some(end) = self.src.unclosed_until {
+            return Ok(Some(RowItem::Bad {
+                line,
+                reason: format!(
+                    "a double quote (\") opens a value on line {line} that is never closed, so lines {line}–{end} were read as one value and not exported: fix the quotes on line {line} and save the file again"
+                ),
+            }));
+        }
         let (width, have) = (self.src.columns.len(), self.src.len());
         // Extra fields with text mean an unquoted delimiter shifted the values: refuse the row
         // rather than send a value under the wrong column. Empty extras (a trailing delimiter)

@@ -69,6 +69,13 @@ pub enum SourceError {
     },
     #[error("The header row of {path} has an empty column name (column {index}). Give every column a name.")]
     EmptyHeader { path: PathBuf, index: usize },
+    #[error("The header row of {path} names the column \"{column}\" twice (columns {first} and {second}). Rename one of them so every column has its own name.")]
+    DuplicateColumn {
+        path: PathBuf,
+        column: String,
+        first: usize,
+        second: usize,
+    },
     #[error("Line {line} of {path} could not be parsed: {reason}.")]
     Malformed {
         path: PathBuf,
@@ -104,6 +111,7 @@ impl SourceError {
             SourceError::NotUtf8 { .. } => "source.not_utf8",
             SourceError::MissingColumn { .. } => "source.missing_column",
             SourceError::EmptyHeader { .. } => "source.empty_header",
+            SourceError::DuplicateColumn { .. } => "source.duplicate_column",
             SourceError::Malformed { .. } => "source.malformed",
             SourceError::NoJsonObjects { .. } => "source.no_json_objects",
             SourceError::NotSqlite(_) => "source.not_sqlite",
