@@ -146,6 +146,16 @@ async fn import_consent_and_run_with_ndjson_and_exit_code_3_for_rejects() {
         assert!(!text(o).contains(KEY));
     }
     assert!(!stdout.contains(KEY));
+    // Nor do the CLI's log files, which do hold the runs (for a support request).
+    let logs: Vec<_> = std::fs::read_dir(data.join("logs"))
+        .expect("the CLI writes logs under the data folder")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(!logs.is_empty());
+    assert!(logs.iter().any(|l| l.contains(run_id)), "{logs:?}");
+    assert!(logs
+        .iter()
+        .all(|l| !l.contains(KEY) && !l.contains("ada@example.com")));
 }
 
 #[tokio::test]
