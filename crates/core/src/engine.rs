@@ -504,15 +504,16 @@ async fn pipeline(
             }
         }
     }
-    if send_error.is_none() && !cancel.is_cancelled() {
-        while let Some(done) = in_flight.join_next().await {
-            if let Err(e) = flatten(done) {
+    // Let the sends in flight finish even after an error: a batch Klaviyo accepted must reach
+    // the checkpoint, or a resumed run would send it again. (After a cancel they return at
+    // once: the client is cancelled too.)
+    while let Some(done) = in_flight.join_next().await {
+        if let Err(e) = flatten(done) {
+            if send_error.is_none() && !cancel.is_cancelled() {
                 send_error = Some(e);
-                break;
             }
         }
     }
-    in_flight.abort_all();
     drop(rx);
     let read_result = reader
         .await
