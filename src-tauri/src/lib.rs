@@ -9,7 +9,7 @@ pub mod logging;
 pub mod scheduler;
 pub mod state;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tauri::{Builder, Manager, Runtime};
 
@@ -29,10 +29,52 @@ pub fn data_dir_from_args(args: impl IntoIterator<Item = String>) -> PathBuf {
     segport_core::paths::data_dir(explicit)
 }
 
+/// The name under which one instance holds its data folder (a D-Bus name on Linux): the app
+/// identifier plus a hash of the data folder. So a second launch on the same folder focuses the
+/// first window, while instances on other folders (each WebDriver test, a CLI-style
+/// `--data-dir` experiment) run side by side — two windows on one database is the conflict
+/// worth preventing; two separate workspaces are not.
+pub fn instance_id(identifier: &str, data_dir: &Path) -> String {
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    // FNV-1a: stable across builds and processes (unlike std's DefaultHasher).
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in dir.to_string_lossy().as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    // A D-Bus name element must not start with a digit: prefix the hex with a letter.
+    format!("{identifier}.d{hash:016x}")
+}
+
+/// Plugins of the real desktop app only (not the mock-runtime tests): one instance per data
+/// folder, and the window's size and position remembered.
+pub fn desktop_plugins<R: Runtime>(builder: Builder<R>, data_dir: &Path) -> Builder<R> {
+    let identifier = "dev.segport.desktop";
+    builder
+        // Must be the first plugin: a second instance exits before anything else starts.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id(identifier, data_dir))
+                .callback(|app, _argv, _cwd| {
+                    if let Some(window) = app.get_webview_window("main") {
+                        let _ = window.unminimize();
+                        let _ = window.show();
+                        let _ = window.set_focus();
+                    }
+                })
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+}
+
 /// Register plugins and commands. Shared by the real app and the mock-runtime tests.
 pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
     builder
         .plugin(tauri_plugin_dialog::init())
+        // Both used from Rust only (no permission granted to the web view): the logs folder is
+        // opened by the `open_logs_folder` command, notifications by the scheduler.
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
@@ -51,6 +93,11 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::runs::run_export,
             commands::runs::cancel_run,
             commands::runs::list_runs,
+            commands::runs::run_summary,
+            commands::runs::save_rejects_csv,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::open_logs_folder,
         ])
 }
 
@@ -59,7 +106,7 @@ pub fn run() {
     logging::init_or_warn(&data_dir);
     let secrets = Arc::new(segport_core::secrets::KeyringStore::new());
     let state = AppState::open(&data_dir, secrets);
-    let app = setup(tauri::Builder::default(), state)
+    let app = setup(desktop_plugins(tauri::Builder::default(), &data_dir), state)
         .setup(|app| {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {

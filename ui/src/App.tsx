@@ -6,6 +6,7 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { ExportsScreen } from "./components/ExportsScreen";
 import { HistoryScreen } from "./components/HistoryScreen";
 import { Nav, type Tab } from "./components/Nav";
+import { SettingsScreen } from "./components/SettingsScreen";
 import { useErrorState } from "./errors";
 import logo from "./assets/logo.svg";
 
@@ -114,8 +115,15 @@ export function App() {
             editRequest={editRequest}
             onGoToExports={() => navigate("exports")}
           />
-        ) : (
+        ) : tab === "history" ? (
           <HistoryScreen key={visit} />
+        ) : (
+          <SettingsScreen
+            key={visit}
+            onSaved={async () => {
+              await Promise.all([loadInfo(), reloadConnections()]);
+            }}
+          />
         )}
       </main>
       {info && (

@@ -19,6 +19,9 @@ import type { KlaviyoLists } from "./bindings/KlaviyoLists";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
+import type { SavedRejects } from "./bindings/SavedRejects";
+import type { Settings } from "./bindings/Settings";
+import type { SettingsInput } from "./bindings/SettingsInput";
 
 /** An error from a command, or from the IPC layer itself. */
 export class AppError extends Error {
@@ -90,6 +93,23 @@ export function appInfo(): Promise<AppInfo> {
 
 export function startDemo(): Promise<DemoInfo> {
   return call<DemoInfo>("start_demo");
+}
+
+// ---- Settings ------------------------------------------------------------------
+
+/** The operator (name and role), the data folder and the logs folder. */
+export function getSettings(): Promise<Settings> {
+  return call<Settings>("get_settings");
+}
+
+/** Saves the operator's name (blank keeps it) and role; resolves with the settings as stored. */
+export function saveSettings(input: SettingsInput): Promise<Settings> {
+  return call<Settings>("save_settings", { input });
+}
+
+/** Opens `<data folder>/logs` in the file manager (the path never leaves the Rust side). */
+export function openLogsFolder(): Promise<void> {
+  return call<void>("open_logs_folder");
 }
 
 // ---- Connections ---------------------------------------------------------------
@@ -174,6 +194,19 @@ export function listRuns(exportId: string | null = null): Promise<RunView[]> {
   return call<RunView[]>("list_runs", { exportId });
 }
 
+/** A run's details: counts, who, trigger, error and its first rejects. */
+export function runSummary(runId: string): Promise<RunSummary> {
+  return call<RunSummary>("run_summary", { runId });
+}
+
+/**
+ * Asks where to save (native dialog, opened on the Rust side) and writes every reject of the
+ * run there as CSV. Resolves with null when the user cancels.
+ */
+export function saveRejectsCsv(runId: string): Promise<SavedRejects | null> {
+  return call<SavedRejects | null>("save_rejects_csv", { runId });
+}
+
 // ---- App-wide notices ---------------------------------------------------------------
 
 /**
@@ -207,5 +240,8 @@ export type { RunStatus } from "./bindings/RunStatus";
 export type { RunSummary } from "./bindings/RunSummary";
 export type { RunTrigger } from "./bindings/RunTrigger";
 export type { RunView } from "./bindings/RunView";
+export type { SavedRejects } from "./bindings/SavedRejects";
+export type { Settings } from "./bindings/Settings";
+export type { SettingsInput } from "./bindings/SettingsInput";
 export type { UsableBy } from "./bindings/UsableBy";
 export type { VerifiedAccount } from "./bindings/VerifiedAccount";

@@ -1,12 +1,15 @@
 import { useCallback, useRef, useState } from "react";
 import * as api from "./api";
 import type { AppError, ExportView, RunEvent, RunSummary } from "./api";
+import { addSample, type Sample } from "./throughput";
 
 export interface RunState {
   exportItem: ExportView;
   startedAt: number;
   /** The latest progress event; its runId is what cancel needs. */
   last: RunEvent | null;
+  /** When each event arrived and how many profiles had been sent (throughput). */
+  samples: Sample[];
   summary: RunSummary | null;
   /** The run could not happen, or the command failed (no summary then). */
   error: AppError | null;
@@ -29,6 +32,7 @@ export function useExportRun() {
       exportItem,
       startedAt: Date.now(),
       last: null,
+      samples: [],
       summary: null,
       error: null,
       cancelling: false,
@@ -36,7 +40,10 @@ export function useExportRun() {
     });
     const update = (patch: Partial<RunState>) => setRun((current) => (current ? { ...current, ...patch } : current));
     api
-      .runExport(exportItem.id, (event) => update({ last: event }))
+      .runExport(exportItem.id, (event) => {
+        const sample = { t: Date.now(), sent: event.counts.sent };
+        setRun((current) => (current ? { ...current, last: event, samples: addSample(current.samples, sample) } : current));
+      })
       .then((summary) => update({ summary }))
       .catch((e: unknown) => update({ error: api.toAppError(e) }))
       .finally(() => {

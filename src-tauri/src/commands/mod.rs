@@ -4,6 +4,7 @@ pub mod app;
 pub mod connections;
 pub mod exports;
 pub mod runs;
+pub mod settings;
 
 use segport_core::model::ErrorPayload;
 

@@ -1,11 +1,19 @@
 use super::{err, CmdResult};
 use crate::AppState;
 use segport_core::engine::EventSink;
-use segport_core::model::{RunEvent, RunSummary, RunTrigger, RunView};
+use segport_core::model::{ErrorPayload, RunEvent, RunSummary, RunTrigger, RunView};
+use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
 use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+/// Test hook: the end-to-end suite cannot drive a native GTK save dialog, so it names the file
+/// here (like `SEGPORT_TEST_PICK_FILE` for the open dialog).
+const TEST_SAVE_ENV: &str = "SEGPORT_TEST_SAVE_FILE";
 
 /// Run an export now. Progress goes to `on_event` about ten times a second; the command
 /// resolves with the run's summary when it ends.
@@ -62,4 +70,64 @@ pub fn cancel_run(state: State<'_, AppState>, run_id: String) -> CmdResult<bool>
 #[tauri::command]
 pub fn list_runs(state: State<'_, AppState>, export_id: Option<String>) -> CmdResult<Vec<RunView>> {
     state.ws()?.runs(export_id.as_deref()).map_err(err)
+}
+
+/// A run's details: counts, who, trigger, error and its first rejects.
+#[tauri::command]
+pub fn run_summary(state: State<'_, AppState>, run_id: String) -> CmdResult<RunSummary> {
+    state.ws()?.run_summary(&run_id).map_err(err)
+}
+
+/// Where "Save rejects as CSV…" wrote, and how many rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SavedRejects {
+    pub path: String,
+    #[ts(type = "number")]
+    pub rows: u64,
+}
+
+/// Ask where to save (native dialog, on the Rust side) and write every reject of the run
+/// there. `None` when the user cancels.
+#[tauri::command]
+pub async fn save_rejects_csv<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    run_id: String,
+) -> CmdResult<Option<SavedRejects>> {
+    let ws = state.ws()?.clone();
+    // Unknown run: say so before asking for a file name.
+    ws.store.run(&run_id).map_err(err)?;
+    let name = format!("rejects-{}.csv", run_id.chars().take(8).collect::<String>());
+    let chosen: Option<PathBuf> = match std::env::var_os(TEST_SAVE_ENV) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => tauri::async_runtime::spawn_blocking(move || {
+            app.dialog()
+                .file()
+                .set_title("Save rejected rows as CSV")
+                .set_file_name(name)
+                .add_filter("CSV files", &["csv"])
+                .blocking_save_file()
+                .and_then(|f| f.into_path().ok())
+        })
+        .await
+        .ok()
+        .flatten(),
+    };
+    let Some(path) = chosen else { return Ok(None) };
+    let rows = tauri::async_runtime::spawn_blocking({
+        let path = path.clone();
+        move || ws.write_rejects_csv(&run_id, &path)
+    })
+    .await
+    .map_err(|e| ErrorPayload {
+        code: "app.internal".into(),
+        message: format!("Writing the rejects file stopped unexpectedly ({e}). Try again."),
+    })?
+    .map_err(err)?;
+    Ok(Some(SavedRejects {
+        path: path.to_string_lossy().into_owned(),
+        rows,
+    }))
 }

@@ -8,11 +8,13 @@ interface ConnectionRowProps {
   onEdit: () => void;
   onRemove: () => void;
   onVerified: () => Promise<void>;
+  /** False for a contributor: Edit and Remove are not offered (the back end refuses them). */
+  canManage?: boolean;
 }
 
 type VerifyState = { kind: "busy" } | { kind: "ok"; text: string } | { kind: "error"; text: string };
 
-export function ConnectionRow({ connection: c, onEdit, onRemove, onVerified }: ConnectionRowProps) {
+export function ConnectionRow({ connection: c, onEdit, onRemove, onVerified, canManage = true }: ConnectionRowProps) {
   const [verify, setVerify] = useState<VerifyState | null>(null);
 
   async function connect() {
@@ -90,18 +92,26 @@ export function ConnectionRow({ connection: c, onEdit, onRemove, onVerified }: C
         >
           {verify?.kind === "busy" ? "Connecting…" : "Connect"}
         </button>
-        <button type="button" onClick={onEdit} data-testid="conn-edit" aria-label={`Edit ${c.name}`}>
-          Edit
-        </button>
-        <button
-          type="button"
-          className="button-danger-quiet"
-          onClick={onRemove}
-          data-testid="conn-remove"
-          aria-label={`Remove ${c.name}`}
-        >
-          Remove
-        </button>
+        {canManage ? (
+          <>
+            <button type="button" onClick={onEdit} data-testid="conn-edit" aria-label={`Edit ${c.name}`}>
+              Edit
+            </button>
+            <button
+              type="button"
+              className="button-danger-quiet"
+              onClick={onRemove}
+              data-testid="conn-remove"
+              aria-label={`Remove ${c.name}`}
+            >
+              Remove
+            </button>
+          </>
+        ) : (
+          <span className="hint" data-testid="conn-admin-only">
+            Only admins change or remove connections.
+          </span>
+        )}
       </div>
       {verify && verify.kind !== "busy" && (
         <p

@@ -17,6 +17,9 @@ interface ConnectionsScreenProps {
 
 type Editing = { connection: ConnectionView | null; demo: DemoInfo | null };
 
+/** Why a contributor's New / Edit / Remove are unavailable (the back end refuses them too). */
+export const ONLY_ADMINS = "Only admins add, change or remove connections.";
+
 export function ConnectionsScreen({ info, connections, onChanged, editRequest, onGoToExports }: ConnectionsScreenProps) {
   const report = useReportError();
   const [editing, setEditing] = useState<Editing | null>(() => {
@@ -27,6 +30,8 @@ export function ConnectionsScreen({ info, connections, onChanged, editRequest, o
   const [notice, setNotice] = useState<{ text: string; demo: boolean } | null>(null);
   const [removing, setRemoving] = useState<ConnectionView | null>(null);
   const [removeBusy, setRemoveBusy] = useState(false);
+  // Until the role is known, assume admin (the back end has the last word either way).
+  const canManage = info?.role !== "contributor";
 
   async function onSaved(saved: ConnectionView, wasDemo: boolean) {
     setEditing(null);
@@ -55,7 +60,7 @@ export function ConnectionsScreen({ info, connections, onChanged, editRequest, o
     }
   }
 
-  if (editing) {
+  if (editing && canManage) {
     return (
       <section className="screen" aria-labelledby="connections-title">
         <h2 id="connections-title" className="screen-title">
@@ -86,6 +91,9 @@ export function ConnectionsScreen({ info, connections, onChanged, editRequest, o
             setNotice(null);
             setEditing({ connection: null, demo: null });
           }}
+          disabled={!canManage}
+          aria-describedby={canManage ? undefined : "contributor-note"}
+          title={canManage ? undefined : ONLY_ADMINS}
           data-testid="new-connection"
         >
           New connection
@@ -95,10 +103,11 @@ export function ConnectionsScreen({ info, connections, onChanged, editRequest, o
         A connection is a Klaviyo account Segport sends profiles to. Its API key is kept in your OS keychain, never in
         Segport’s files.
       </p>
-      {info?.role === "contributor" && (
-        <p className="notice" data-testid="contributor-note">
-          You are a contributor: only admins add, change or remove connections, and you can use the ones shared with
-          contributors. This is a guardrail on this computer, not a security boundary.
+      {!canManage && (
+        <p className="notice" id="contributor-note" data-testid="contributor-note">
+          You are a contributor: only admins add, change or remove connections, and you see and use only the ones shared
+          with contributors. This is a guardrail on this computer, not a security boundary (an admin can change roles
+          in Settings).
         </p>
       )}
       {notice && (
@@ -132,6 +141,7 @@ export function ConnectionsScreen({ info, connections, onChanged, editRequest, o
                 setEditing({ connection, demo: null });
               }}
               onRemove={() => setRemoving(connection)}
+              canManage={canManage}
               onVerified={onChanged}
             />
           ))}

@@ -1,9 +1,10 @@
-export type Tab = "exports" | "connections" | "history";
+export type Tab = "exports" | "connections" | "history" | "settings";
 
 const TABS: { id: Tab; label: string }[] = [
   { id: "exports", label: "Exports" },
   { id: "connections", label: "Connections" },
   { id: "history", label: "History" },
+  { id: "settings", label: "Settings" },
 ];
 
 export function Nav({ current, onNavigate }: { current: Tab; onNavigate: (tab: Tab) => void }) {

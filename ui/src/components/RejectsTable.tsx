@@ -1,5 +1,6 @@
 import type { RejectRow } from "../api";
 import { formatCount } from "../format";
+import { SaveRejectsButton } from "./SaveRejectsButton";
 
 export function RejectsTable({ rejects, total, runId }: { rejects: RejectRow[]; total: number; runId: string }) {
   if (total === 0) return null;
@@ -29,10 +30,11 @@ export function RejectsTable({ rejects, total, runId }: { rejects: RejectRow[]; 
       </div>
       {more > 0 && (
         <p className="hint" data-testid="rejects-more">
-          {formatCount(more)} more not shown. For the full list run{" "}
-          <code>segport-cli runs show {runId} --rejects rejects.csv</code>.
+          {formatCount(more)} more not shown. “Save rejects as CSV…” saves all of them (or run{" "}
+          <code>segport-cli runs show {runId} --rejects rejects.csv</code>).
         </p>
       )}
+      <SaveRejectsButton runId={runId} />
     </div>
   );
 }

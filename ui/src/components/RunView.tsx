@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { RunCounts as Counts } from "../api";
 import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
+import { currentRate, formatRate, rateSeries, sparklinePoints } from "../throughput";
 import type { RunState } from "../useExportRun";
 import { Modal } from "./Modal";
 import { RejectsTable } from "./RejectsTable";
@@ -54,8 +55,13 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
           >
             {running ? PHASE_LABEL[last?.phase ?? "starting"] : PHASE_LABEL.finished}
           </p>
-          {running && <span className="muted">{Math.floor(elapsed / 1000)} s</span>}
+          {running && (
+            <span className="muted" data-testid="run-elapsed">
+              {formatDuration(Math.floor(elapsed / 1000) * 1000)} elapsed
+            </span>
+          )}
         </div>
+        {running && <Throughput run={run} />}
         {running ? (
           <progress aria-label="Export progress" />
         ) : (
@@ -84,6 +90,7 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
             <StatusBadge status={summary.run.status} testId="run-status" />{" "}
             <span className="muted">{STATUS_HINT[summary.run.status]}</span>
           </p>
+          <AverageRate summary={summary} />
           <p>
             Duration:{" "}
             <span data-testid="run-duration">
@@ -132,5 +139,56 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
         )}
       </div>
     </Modal>
+  );
+}
+
+const SPARK_W = 160;
+const SPARK_H = 28;
+
+/**
+ * Profiles sent per second over the last few seconds, and a sparkline of the last minute. No
+ * ETA: a streamed source's total is unknown, so a remaining time would be a guess.
+ */
+function Throughput({ run }: { run: RunState }) {
+  const rate = currentRate(run.samples);
+  const series = rateSeries(run.samples);
+  return (
+    <div className="run-rate">
+      <span data-testid="run-rate" data-value={rate === null ? "" : rate.toFixed(1)}>
+        {rate === null ? "Measuring the rate…" : `Sending ${formatRate(rate)}`}
+      </span>
+      {series.length > 1 && (
+        <svg
+          className="sparkline"
+          width={SPARK_W}
+          height={SPARK_H}
+          viewBox={`0 0 ${SPARK_W} ${SPARK_H}`}
+          role="img"
+          aria-label={`Profiles sent per second over the last ${series.length} seconds`}
+          data-testid="run-sparkline"
+        >
+          <polyline
+            points={sparklinePoints(series, SPARK_W, SPARK_H)}
+            fill="none"
+            stroke="currentColor"
+            strokeWidth="1.5"
+            strokeLinejoin="round"
+          />
+        </svg>
+      )}
+    </div>
+  );
+}
+
+/** Sent ÷ duration for a finished run (nothing when nothing was sent). */
+function AverageRate({ summary }: { summary: NonNullable<RunState["summary"]> }) {
+  const { startedAt, finishedAt, counts } = summary.run;
+  if (!finishedAt || counts.sent === 0) return null;
+  const seconds = (new Date(finishedAt).getTime() - new Date(startedAt).getTime()) / 1000;
+  if (!(seconds > 0)) return null;
+  return (
+    <p data-testid="run-average-rate">
+      Average: <span>{formatRate(counts.sent / seconds)}</span>
+    </p>
   );
 }
