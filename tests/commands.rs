@@ -1,62 +1,17 @@
 //! The app's commands driven as the web view drives them (tauri::test's mock runtime), against
 //! a real SQLite file, keyring's mock keychain and the sandbox over real HTTP.
 
-use segport_core::secrets::{use_mock_keychain, KeyringStore};
-use segport_lib::AppState;
 use segport_sandbox::{Sandbox, SandboxConfig, SandboxKey};
 use serde_json::{json, Value};
-use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::WebviewWindow;
 
 const KEY: &str = "pk_commandtestkey_needle_000000000000";
 
-struct App {
-    _app: tauri::App<MockRuntime>,
-    window: WebviewWindow<MockRuntime>,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::{app, App};
 
-fn app() -> App {
-    use_mock_keychain();
-    let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(dir.path(), Arc::new(KeyringStore::new()));
-    let app = segport_lib::setup(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
-    App {
-        _app: app,
-        window,
-        _dir: dir,
-    }
-}
-
-/// Invoke a command; Ok(json) or Err(json of the `{code, message}` error).
+/// Invoke a command as the web view does; the key never comes back.
 fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
-    let res = tauri::test::get_ipc_response(
-        &app.window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    );
-    let out = res.map(|b| b.deserialize::<Value>().unwrap());
-    // Whatever a command answers, the key never reaches the web view.
-    let text = match &out {
-        Ok(v) | Err(v) => v.to_string(),
-    };
-    assert!(!text.contains(KEY), "{cmd} leaked the key: {text}");
-    out
+    common::invoke_checked(app, cmd, args, KEY)
 }
 
 async fn sandbox() -> Sandbox {
