@@ -101,6 +101,29 @@ fn doc(status: StatusCode, body: Value) -> Response {
     resp
 }
 
+/// Where a bulk request's profiles sit, for JSON pointers.
+const PROFILES: &str = "/data/attributes/profiles/data";
+
+/// The checks every profile of a bulk request passes first: `type` is "profile" and an email,
+/// when given, is a syntactically valid address (else the whole request is refused).
+fn check_profile(i: usize, ty: &str, email: Option<&str>) -> Result<(), ApiError> {
+    if ty != "profile" {
+        return Err(
+            ApiError::invalid(format!("Expected type \"profile\", got \"{ty}\"."))
+                .pointer(format!("{PROFILES}/{i}/type")),
+        );
+    }
+    if let Some(email) = email {
+        if !email_address::EmailAddress::is_valid(email) {
+            return Err(
+                ApiError::invalid(format!("Invalid email address: \"{email}\"."))
+                    .pointer(format!("{PROFILES}/{i}/attributes/email")),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `sort=FIELD` (ascending, the default) or `sort=-FIELD`: true when descending.
 fn sort_descending(params: &[(String, String)], field: &str) -> Result<bool, ApiErrors> {
     match params
@@ -593,7 +616,6 @@ pub async fn create_import_job(
         .into());
     }
     let profiles = data.attributes.profiles.data;
-    const PROFILES: &str = "/data/attributes/profiles/data";
     if profiles.is_empty() {
         return Err(ApiError::invalid("At least one profile is required.")
             .pointer(PROFILES)
@@ -635,22 +657,10 @@ pub async fn create_import_job(
                 continue;
             }
         };
-        if p.ty != "profile" {
-            errors.push(
-                ApiError::invalid(format!("Expected type \"profile\", got \"{}\".", p.ty))
-                    .pointer(format!("{PROFILES}/{i}/type")),
-            );
-            continue;
-        }
         let a = p.attributes;
-        if let Some(email) = &a.email {
-            if !email_address::EmailAddress::is_valid(email) {
-                errors.push(
-                    ApiError::invalid(format!("Invalid email address: \"{email}\"."))
-                        .pointer(format!("{PROFILES}/{i}/attributes/email")),
-                );
-                continue;
-            }
+        if let Err(e) = check_profile(i, &p.ty, a.email.as_deref()) {
+            errors.push(e);
+            continue;
         }
         let email = identifier(a.email);
         let phone_number = identifier(a.phone_number);
@@ -1295,7 +1305,6 @@ pub async fn bulk_subscribe(State(s): S, headers: HeaderMap, body: Bytes) -> Api
         .pointer("/data/type")
         .into());
     }
-    const PROFILES: &str = "/data/attributes/profiles/data";
     let profiles = data.attributes.profiles.data;
     if profiles.is_empty() || profiles.len() > MAX_IDS_PER_CALL {
         return Err(ApiError::invalid(format!(
@@ -1308,22 +1317,10 @@ pub async fn bulk_subscribe(State(s): S, headers: HeaderMap, body: Bytes) -> Api
     let mut errors = Vec::new();
     let mut pending = Vec::with_capacity(profiles.len());
     for (i, p) in profiles.into_iter().enumerate() {
-        if p.ty != "profile" {
-            errors.push(
-                ApiError::invalid(format!("Expected type \"profile\", got \"{}\".", p.ty))
-                    .pointer(format!("{PROFILES}/{i}/type")),
-            );
-            continue;
-        }
         let a = p.attributes;
-        if let Some(email) = &a.email {
-            if !email_address::EmailAddress::is_valid(email) {
-                errors.push(
-                    ApiError::invalid(format!("Invalid email address: \"{email}\"."))
-                        .pointer(format!("{PROFILES}/{i}/attributes/email")),
-                );
-                continue;
-            }
+        if let Err(e) = check_profile(i, &p.ty, a.email.as_deref()) {
+            errors.push(e);
+            continue;
         }
         if let Some(phone) = &a.phone_number {
             if !store::is_e164(phone) {

@@ -6,7 +6,7 @@
 //! terminators between records are consumed by this reader, so a record's line is exactly
 //! 1 + the number of `\n` before its first byte, whatever the line endings.
 
-use super::{check_utf8, open_file, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
+use super::{check_utf8, open_text, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
 use csv_core::ReadRecordResult;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -21,7 +21,6 @@ const SNIFF_RECORDS: usize = 100;
 /// A record larger than this is almost surely an unclosed quote swallowing the file.
 const MAX_RECORD_BYTES: usize = 16 << 20;
 const MAX_FIELDS: usize = 100_000;
-const BUF_BYTES: usize = 256 * 1024;
 
 /// Pick the delimiter of a CSV from its first bytes (BOM removed): for each candidate, parse up to
 /// 100 records (quotes respected, blank lines skipped, a record cut by the end of the sample
@@ -102,14 +101,7 @@ impl CsvSource {
         let (prefix, complete) = read_prefix(path, SNIFF_BYTES)?;
         check_utf8(path, &prefix)?;
         let delimiter = sniff_delimiter(prefix.strip_prefix(BOM).unwrap_or(&prefix), complete);
-        let mut src = BufReader::with_capacity(BUF_BYTES, open_file(path)?);
-        if src
-            .fill_buf()
-            .map_err(|e| unreadable(path, &e))?
-            .starts_with(BOM)
-        {
-            src.consume(BOM.len());
-        }
+        let src = open_text(path)?;
         let mut s = CsvSource {
             path: path.to_path_buf(),
             src,

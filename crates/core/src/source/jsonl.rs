@@ -5,7 +5,7 @@
 //! a line is parsed straight into a row, its values borrowed from the line where possible, keys
 //! that are not columns skipped unparsed.
 
-use super::{check_utf8, open_file, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
+use super::{check_utf8, open_text, read_prefix, unreadable, RowItem, RowStream, SourceError};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 
 /// A longer line is a bad row (and is skipped without being held in memory).
 const MAX_LINE_BYTES: usize = 16 << 20;
-const BUF_BYTES: usize = 256 * 1024;
 
 /// The columns: names in first-seen order and where each is.
 #[derive(Default)]
@@ -50,14 +49,7 @@ impl JsonlStream {
     pub(super) fn open(path: &Path, key_sample: usize) -> Result<JsonlStream, SourceError> {
         let (prefix, _) = read_prefix(path, 64 * 1024)?;
         check_utf8(path, &prefix)?;
-        let mut src = BufReader::with_capacity(BUF_BYTES, open_file(path)?);
-        if src
-            .fill_buf()
-            .map_err(|e| unreadable(path, &e))?
-            .starts_with(BOM)
-        {
-            src.consume(BOM.len());
-        }
+        let src = open_text(path)?;
         let mut s = JsonlStream {
             path: path.to_path_buf(),
             src,

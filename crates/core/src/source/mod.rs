@@ -475,6 +475,22 @@ fn check_utf8(path: &Path, prefix: &[u8]) -> Result<(), SourceError> {
 }
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
+/// Read buffer of the text sources.
+const BUF_BYTES: usize = 256 * 1024;
+
+/// A text source's file, buffered, positioned after its UTF-8 byte-order mark if it has one.
+fn open_text(path: &Path) -> Result<std::io::BufReader<File>, SourceError> {
+    use std::io::BufRead;
+    let mut src = std::io::BufReader::with_capacity(BUF_BYTES, open_file(path)?);
+    if src
+        .fill_buf()
+        .map_err(|e| unreadable(path, &e))?
+        .starts_with(BOM)
+    {
+        src.consume(BOM.len());
+    }
+    Ok(src)
+}
 
 // ---------------------------------------------------------------------------------------------
 // The CSV API the engine and the workspace use today; thin adapters over `csv::CsvSource`.
