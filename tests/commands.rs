@@ -99,8 +99,19 @@ async fn a_rejected_key_gets_a_clear_message() {
 #[test]
 fn paths_the_user_did_not_pick_are_refused() {
     let app = app();
-    let err = invoke(&app, "inspect_csv", json!({"path": "/etc/passwd"})).unwrap_err();
-    assert_eq!(err["code"], "invalid_input");
+    for (cmd, args) in [
+        (
+            "add_file_segment",
+            json!({"path": "/etc/passwd", "kind": "csv", "table": null}),
+        ),
+        (
+            "save_source",
+            json!({"input": {"id": null, "name": "p", "kind": "csv", "path": "/etc/passwd", "table": null}}),
+        ),
+    ] {
+        let err = invoke(&app, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "invalid_input", "{cmd}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,8 +126,33 @@ async fn save_does_not_run_and_run_export_records_the_run() {
     )
     .unwrap();
     std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
-    let picked = tokio::task::block_in_place(|| invoke(&app, "pick_csv", json!({}))).unwrap();
-    assert_eq!(picked["suggestedEmailColumn"], "Email");
+    let picked =
+        tokio::task::block_in_place(|| invoke(&app, "pick_source_file", json!({}))).unwrap();
+    assert_eq!(picked["kind"], "csv");
+    let seg = invoke(
+        &app,
+        "add_file_segment",
+        json!({"path": picked["path"], "kind": "csv", "table": null}),
+    )
+    .unwrap();
+    let mapping = invoke(&app, "suggest_mapping", json!({"segmentId": seg["id"]})).unwrap();
+    assert_eq!(mapping["email"], "Email");
+    let preview = tokio::task::block_in_place(|| {
+        invoke(
+            &app,
+            "preview_mapping",
+            json!({"segmentId": seg["id"], "mapping": mapping}),
+        )
+    })
+    .unwrap();
+    let profiles = preview["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 3);
+    assert!(profiles[0]["profile"]
+        .as_str()
+        .unwrap()
+        .contains("\"email\": \"ada@example.com\""));
+    assert_eq!(profiles[1]["line"], 3);
+    assert!(profiles[1]["reject"].as_str().unwrap().contains("broken"));
 
     let c = invoke(
         &app,
@@ -129,7 +165,8 @@ async fn save_does_not_run_and_run_export_records_the_run() {
         &app,
         "save_export",
         json!({"input": {"id": null, "name": "E", "connectionId": c["id"],
-        "csvPath": csv.to_string_lossy(), "listId": list_id, "emailColumn": "Email"}}),
+        "segmentId": seg["id"], "listId": list_id, "mapping": mapping,
+        "mode": "upsert", "schedule": {"kind": "manual"}}}),
     )
     .unwrap();
     assert_eq!(

@@ -108,7 +108,14 @@ async fn the_api_key_appears_in_no_file_log_payload_export_or_error() {
     )
     .unwrap();
     std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
-    invoke(&w, &mut seen, "pick_csv", json!({})).unwrap();
+    let picked = invoke(&w, &mut seen, "pick_source_file", json!({})).unwrap();
+    let seg = invoke(
+        &w,
+        &mut seen,
+        "add_file_segment",
+        json!({"path": picked["path"], "kind": "csv", "table": null}),
+    )
+    .unwrap();
 
     // A connection with the key, verified, its lists browsed.
     let c = invoke(
@@ -138,7 +145,8 @@ async fn the_api_key_appears_in_no_file_log_payload_export_or_error() {
             seen,
             "save_export",
             json!({"input": {"id": null, "name": name, "connectionId": cid,
-                "csvPath": csv.to_string_lossy(), "listId": list, "emailColumn": "Email"}}),
+                "segmentId": seg["id"], "listId": list, "mapping": {"email": "Email"},
+                "mode": "upsert", "schedule": {"kind": "manual"}}}),
         )
         .unwrap();
         e["id"].as_str().unwrap().to_string()

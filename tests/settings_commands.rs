@@ -148,7 +148,14 @@ async fn run_details_and_every_reject_saved_as_csv() {
     text.push_str("grace@example.com,Grace\n");
     std::fs::write(&csv, text).unwrap();
     std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
-    tokio::task::block_in_place(|| invoke(&app, "pick_csv", json!({}))).unwrap();
+    let picked =
+        tokio::task::block_in_place(|| invoke(&app, "pick_source_file", json!({}))).unwrap();
+    let seg = invoke(
+        &app,
+        "add_file_segment",
+        json!({"path": picked["path"], "kind": "csv", "table": null}),
+    )
+    .unwrap();
 
     let c = invoke(
         &app,
@@ -161,7 +168,8 @@ async fn run_details_and_every_reject_saved_as_csv() {
         &app,
         "save_export",
         json!({"input": {"id": null, "name": "E", "connectionId": c["id"],
-        "csvPath": csv.to_string_lossy(), "listId": list_id, "emailColumn": "Email"}}),
+        "segmentId": seg["id"], "listId": list_id, "mapping": {"email": "Email"},
+        "mode": "upsert", "schedule": {"kind": "manual"}}}),
     )
     .unwrap();
     let summary = tokio::task::block_in_place(|| {

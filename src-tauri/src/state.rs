@@ -66,7 +66,7 @@ impl AppState {
         } else {
             Err(ErrorPayload {
                 code: "invalid_input".into(),
-                message: "Choose the CSV file with the \"Choose CSV file…\" button.".into(),
+                message: "Choose the file with the \"Choose file…\" button.".into(),
             })
         }
     }

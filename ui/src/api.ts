@@ -9,13 +9,22 @@ import { listen } from "@tauri-apps/api/event";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
-import type { CsvInfo } from "./bindings/CsvInfo";
 import type { DemoInfo } from "./bindings/DemoInfo";
 import type { ErrorPayload } from "./bindings/ErrorPayload";
 import type { ExportInput } from "./bindings/ExportInput";
 import type { ExportView } from "./bindings/ExportView";
 import type { KlaviyoList } from "./bindings/KlaviyoList";
 import type { KlaviyoLists } from "./bindings/KlaviyoLists";
+import type { Filter } from "./bindings/Filter";
+import type { Mapping } from "./bindings/Mapping";
+import type { MappingPreview } from "./bindings/MappingPreview";
+import type { PickedFile } from "./bindings/PickedFile";
+import type { SegmentInput } from "./bindings/SegmentInput";
+import type { SegmentPreview } from "./bindings/SegmentPreview";
+import type { SegmentView } from "./bindings/SegmentView";
+import type { SourceInput } from "./bindings/SourceInput";
+import type { SourceKind } from "./bindings/SourceKind";
+import type { SourceView } from "./bindings/SourceView";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
@@ -157,16 +166,80 @@ export function createKlaviyoList(connectionId: string, name: string): Promise<K
   return call<KlaviyoList>("create_klaviyo_list", { connectionId, name });
 }
 
-// ---- CSV files -----------------------------------------------------------------
+// ---- Sources -------------------------------------------------------------------
 
-/** Opens the native file dialog (on the Rust side). Resolves with null when cancelled. */
-export function pickCsv(): Promise<CsvInfo | null> {
-  return call<CsvInfo | null>("pick_csv");
+/**
+ * Opens the native file dialog (on the Rust side) for a CSV, JSON Lines or SQLite file.
+ * Resolves with null when cancelled; a SQLite file comes with its tables.
+ */
+export function pickSourceFile(): Promise<PickedFile | null> {
+  return call<PickedFile | null>("pick_source_file");
 }
 
-/** Re-reads the headers of a CSV file the export already refers to. */
-export function inspectCsv(path: string): Promise<CsvInfo> {
-  return call<CsvInfo>("inspect_csv", { path });
+/** Every source, each detected afresh from its file (columns, first rows, missing or not). */
+export function listSources(): Promise<SourceView[]> {
+  return call<SourceView[]>("list_sources");
+}
+
+/** One source, detected afresh from its file. */
+export function inspectSource(id: string): Promise<SourceView> {
+  return call<SourceView>("inspect_source", { id });
+}
+
+export function saveSource(input: SourceInput): Promise<SourceView> {
+  return call<SourceView>("save_source", { input });
+}
+
+/** Refused while segments use the source (the message names them). */
+export function deleteSource(id: string): Promise<void> {
+  return call<void>("delete_source", { id });
+}
+
+/**
+ * The source for a picked file (reused if one already reads it) and its "All rows of …"
+ * segment, created if needed: the export form's shortcut from a file to an export.
+ */
+export function addFileSegment(
+  path: string,
+  kind: SourceKind,
+  table: string | null,
+): Promise<SegmentView> {
+  return call<SegmentView>("add_file_segment", { path, kind, table });
+}
+
+// ---- Segments ------------------------------------------------------------------
+
+export function listSegments(): Promise<SegmentView[]> {
+  return call<SegmentView[]>("list_segments");
+}
+
+export function saveSegment(input: SegmentInput): Promise<SegmentView> {
+  return call<SegmentView>("save_segment", { input });
+}
+
+/** Refused while exports send the segment (the message names them). */
+export function deleteSegment(id: string): Promise<void> {
+  return call<void>("delete_segment", { id });
+}
+
+/**
+ * How many rows of the source `filter` keeps (null = all), with the first ten of them.
+ * Streams the whole file: debounce calls while the user edits.
+ */
+export function previewSegment(sourceId: string, filter: Filter | null): Promise<SegmentPreview> {
+  return call<SegmentPreview>("preview_segment", { sourceId, filter });
+}
+
+// ---- Mapping -------------------------------------------------------------------
+
+/** A mapping pre-selected from the segment's column headers (email, phone, names, address). */
+export function suggestMapping(segmentId: string): Promise<Mapping> {
+  return call<Mapping>("suggest_mapping", { segmentId });
+}
+
+/** The segment's first five profiles exactly as an export with `mapping` sends them. */
+export function previewMapping(segmentId: string, mapping: Mapping): Promise<MappingPreview> {
+  return call<MappingPreview>("preview_mapping", { segmentId, mapping });
 }
 
 // ---- Runs ----------------------------------------------------------------------
@@ -224,11 +297,29 @@ export type { AppInfo } from "./bindings/AppInfo";
 export type { Consent } from "./bindings/Consent";
 export type { ConnectionInput } from "./bindings/ConnectionInput";
 export type { ConnectionView } from "./bindings/ConnectionView";
-export type { CsvInfo } from "./bindings/CsvInfo";
 export type { DemoInfo } from "./bindings/DemoInfo";
 export type { ErrorPayload } from "./bindings/ErrorPayload";
 export type { ExportInput } from "./bindings/ExportInput";
+export type { ExportMode } from "./bindings/ExportMode";
 export type { ExportView } from "./bindings/ExportView";
+export type { Filter } from "./bindings/Filter";
+export type { FilterCmp } from "./bindings/FilterCmp";
+export type { FilterGroupOp } from "./bindings/FilterGroupOp";
+export type { FilterValue } from "./bindings/FilterValue";
+export type { InvalidPhone } from "./bindings/InvalidPhone";
+export type { Mapping } from "./bindings/Mapping";
+export type { MappingPreview } from "./bindings/MappingPreview";
+export type { PickedFile } from "./bindings/PickedFile";
+export type { ProfilePreview } from "./bindings/ProfilePreview";
+export type { Schedule } from "./bindings/Schedule";
+export type { SegmentInput } from "./bindings/SegmentInput";
+export type { SegmentPreview } from "./bindings/SegmentPreview";
+export type { SegmentView } from "./bindings/SegmentView";
+export type { SourceColumn } from "./bindings/SourceColumn";
+export type { SourceInput } from "./bindings/SourceInput";
+export type { SourceKind } from "./bindings/SourceKind";
+export type { SourceState } from "./bindings/SourceState";
+export type { SourceView } from "./bindings/SourceView";
 export type { KlaviyoList } from "./bindings/KlaviyoList";
 export type { KlaviyoLists } from "./bindings/KlaviyoLists";
 export type { RejectRow } from "./bindings/RejectRow";

@@ -221,6 +221,9 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
     }
     let dir = paths::data_dir(cli.data_dir);
     let ws = Workspace::open(&dir, Arc::new(KeyringStore::new()))?;
+    if let Some(kept) = ws.kept_aside() {
+        eprintln!("warning: {}", kept.message());
+    }
     match cli.cmd {
         Cmd::Config(ConfigCmd::Import { file }) => {
             let r = config::import(&ws, &file)?;
@@ -296,7 +299,10 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     .last_run
                     .map(|r| format!("{} {}", r.status.as_str(), r.started_at))
                     .unwrap_or_else(|| "never run".into());
-                println!("{}\t→ list {}\t{}\t{}", e.name, e.list_id, e.csv_path, last);
+                println!(
+                    "{}\t→ list {}\t{}\t{}",
+                    e.name, e.list_id, e.source_path, last
+                );
             }
         }
         Cmd::Export(ExportCmd::Show { name }) => {
@@ -309,7 +315,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     "connection: {}",
                     v.connection_name.unwrap_or_else(|| "(none)".into())
                 );
-                println!("file: {}", v.csv_path);
+                println!("file: {}", v.source_path);
             }
             println!(
                 "mapping: {}",

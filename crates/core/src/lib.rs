@@ -3,6 +3,7 @@
 //! Architecture invariant: nothing here depends on Tauri. The desktop shell and the CLI are two
 //! thin front doors to this crate.
 
+pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;

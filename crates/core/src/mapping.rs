@@ -80,8 +80,9 @@ pub struct Mapped {
 }
 
 /// What to do with a phone number that cannot be normalised to E.164.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum InvalidPhone {
     /// Reject the row, naming the value (the default: nothing is silently dropped).
     #[default]

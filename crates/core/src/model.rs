@@ -195,72 +195,95 @@ pub struct Segment {
 /// Resolved against a source by `mapping::Mapper`, which documents how values are sent.
 /// Stored as JSON in SQLite and written as `[export.mapping]` in config files; unknown keys are
 /// refused (a misspelt attribute would otherwise be silently ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(export)]
 pub struct Mapping {
     /// The data-matching column: required.
     pub email: String,
     /// Normalised to E.164; see `default_country` and `invalid_phone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub phone_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub last_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub organization: Option<String>,
     /// Job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub title: Option<String>,
     /// IETF BCP 47, e.g. `en-US`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub locale: Option<String>,
     /// URL of a profile image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub image: Option<String>,
     // `location.*` in Klaviyo's profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub address1: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub address2: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub zip: Option<String>,
     /// IANA time zone name, e.g. `Europe/Warsaw`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub timezone: Option<String>,
     /// Decimal degrees, -90..=90; sent as a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub latitude: Option<String>,
     /// Decimal degrees, -180..=180; sent as a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub longitude: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub ip: Option<String>,
     /// ISO 3166-1 alpha-2 code (e.g. `PL`) for phone numbers written without a country code.
     /// Not a column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub default_country: Option<String>,
     /// A phone that cannot be normalised: `reject` the row (default) or `omit` the phone.
     #[serde(
         default,
         skip_serializing_if = "crate::mapping::InvalidPhone::is_reject"
     )]
+    #[ts(optional, as = "Option<crate::mapping::InvalidPhone>")]
     pub invalid_phone: crate::mapping::InvalidPhone,
     /// Klaviyo custom property name → source column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[ts(optional, as = "Option<BTreeMap<String, String>>")]
     pub properties: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
+#[ts(export)]
 pub enum ExportMode {
     /// Add and update profiles; never remove anyone from the list.
     #[default]
@@ -298,32 +321,172 @@ pub struct Export {
     pub updated_at: String,
 }
 
+/// An export as the UI sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ExportView {
     pub id: String,
     pub name: String,
+    pub segment_id: String,
+    pub segment_name: String,
+    pub source_name: String,
+    /// The source's file.
+    pub source_path: String,
     pub connection_id: Option<String>,
     pub connection_name: Option<String>,
-    pub csv_path: String,
     pub list_id: String,
+    pub mapping: Mapping,
+    /// `mapping.email`, for lists and tables.
     pub email_column: String,
+    pub mode: ExportMode,
+    pub schedule: crate::schedule::Schedule,
+    /// When a scheduled export runs next (RFC 3339); `None` when manual.
+    pub next_run_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub last_run: Option<RunView>,
+    /// An earlier run stopped (interrupted, cancelled or failed) with batches Klaviyo accepted:
+    /// running again continues it.
+    pub resumable: bool,
 }
 
+/// What the export form saves. Saving never runs the export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ExportInput {
     pub id: Option<String>,
     pub name: String,
+    pub segment_id: String,
     pub connection_id: String,
-    pub csv_path: String,
     pub list_id: String,
-    pub email_column: String,
+    pub mapping: Mapping,
+    pub mode: ExportMode,
+    pub schedule: crate::schedule::Schedule,
+}
+
+/// Whether a source's file could be read just now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SourceState {
+    Ok,
+    /// The file (or the SQLite table) is not there.
+    Missing,
+    /// The file is there but cannot be used (empty, not the expected format…); see `message`.
+    Unreadable,
+}
+
+/// A column of a source and the type its first rows suggest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SourceColumn {
+    pub name: String,
+    /// `text`, `integer`, `number`, `boolean`, `date`, `email`, `phone` or `empty`.
+    pub inferred: String,
+}
+
+/// A source as the UI sees it, detected afresh from its file each time it is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SourceView {
+    pub id: String,
+    pub name: String,
+    pub kind: SourceKind,
+    pub path: String,
+    pub file_name: String,
+    /// The table, for a SQLite source.
+    pub table: Option<String>,
+    pub state: SourceState,
+    /// Why the file cannot be used, when `state` is not `ok`.
+    pub message: Option<String>,
+    pub columns: Vec<SourceColumn>,
+    /// The first rows, one value per column.
+    pub sample: Vec<Vec<String>>,
+    /// The file's size and modification time (RFC 3339), to notice a change.
+    #[ts(type = "number | null")]
+    pub size: Option<u64>,
+    pub modified_at: Option<String>,
+    /// Names of the segments built on this source.
+    pub segments: Vec<String>,
+}
+
+/// What the source form saves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SourceInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub kind: SourceKind,
+    pub path: String,
+    pub table: Option<String>,
+}
+
+/// A file chosen in the native dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PickedFile {
+    pub path: String,
+    pub file_name: String,
+    /// Guessed from the extension (and the file's first bytes for SQLite).
+    pub kind: SourceKind,
+    /// For a SQLite file: its tables, to choose one.
+    pub tables: Vec<String>,
+}
+
+/// A segment as the UI sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SegmentView {
+    pub id: String,
+    pub name: String,
+    pub source_id: String,
+    pub source_name: String,
+    /// `None` = every row of the source.
+    pub filter: Option<crate::filter::Filter>,
+    /// The same filter in the text form of config files and the CLI.
+    pub filter_text: Option<String>,
+    /// Names of the exports that send this segment.
+    pub exports: Vec<String>,
+}
+
+/// What the segment form saves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SegmentInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub source_id: String,
+    pub filter: Option<crate::filter::Filter>,
+}
+
+/// One profile of the mapping preview: what a run will send for this row, or why it rejects it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ProfilePreview {
+    #[ts(type = "number")]
+    pub line: u64,
+    /// The profile's attributes exactly as sent (pretty-printed JSON).
+    pub profile: Option<String>,
+    pub reject: Option<String>,
+    /// E.g. an invalid phone left out.
+    pub warning: Option<String>,
+}
+
+/// The first profiles of a segment as an export with this mapping sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MappingPreview {
+    pub profiles: Vec<ProfilePreview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -499,6 +662,11 @@ pub struct AppInfo {
     pub data_dir: String,
     pub version: String,
     pub demo_available: bool,
+    /// A warning for the user about the data folder, e.g. an unreadable database file that was
+    /// kept aside when a fresh one was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -35,6 +35,9 @@ pub struct Workspace {
     pub store: Arc<Store>,
     pub secrets: Arc<dyn SecretStore>,
     data_dir: PathBuf,
+    /// A database kept aside at some open (this one, or the CLI's), once `app_info` has taken
+    /// it from the store: shown for the rest of the session.
+    notice: std::sync::OnceLock<Option<String>>,
 }
 
 /// The OS user name, recorded with consents and runs.
@@ -87,7 +90,14 @@ impl Workspace {
             store,
             secrets,
             data_dir: data_dir.to_path_buf(),
+            notice: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Set when this open found an unreadable database file, kept it aside and started afresh
+    /// (the CLI prints it; the app shows it through [`Workspace::app_info`]).
+    pub fn kept_aside(&self) -> Option<&crate::store::KeptAside> {
+        self.store.kept_aside()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -132,6 +142,16 @@ impl Workspace {
             version: version.to_string(),
             demo_available: self.store.connections()?.is_empty()
                 && self.store.exports()?.is_empty(),
+            notice: self
+                .notice
+                .get_or_init(|| match self.store.take_kept_aside_notice() {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!("kept-aside notice not read: {e}");
+                        self.kept_aside().map(|k| k.message())
+                    }
+                })
+                .clone(),
         })
     }
 
@@ -374,17 +394,37 @@ impl Workspace {
             None => None,
         };
         let last_run = self.store.runs(Some(&e.id), 1)?.into_iter().next();
+        let since = last_run
+            .as_ref()
+            .map(|r| r.started_at.as_str())
+            .unwrap_or(&e.created_at);
+        let next_run_at = chrono::DateTime::parse_from_rfc3339(since)
+            .ok()
+            .and_then(|d| {
+                e.schedule
+                    .next_after(d.with_timezone(&chrono::Utc), &chrono::Local)
+            })
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let resumable = self.store.resumable_run(&e.id, STALE_RUN_SECS)?.is_some();
         Ok(ExportView {
             id: e.id,
             name: e.name,
+            segment_id: segment.id,
+            segment_name: segment.name,
+            source_name: source.name,
+            source_path: source.path,
             connection_id: e.connection_id,
             connection_name,
-            csv_path: source.path,
             list_id: e.list_id,
-            email_column: e.mapping.email,
+            email_column: e.mapping.email.clone(),
+            mapping: e.mapping,
+            mode: e.mode,
+            schedule: e.schedule,
+            next_run_at,
             created_at: e.created_at,
             updated_at: e.updated_at,
             last_run,
+            resumable,
         })
     }
 
@@ -403,53 +443,6 @@ impl Workspace {
                 what: "Export",
                 name: name.to_string(),
             })
-    }
-
-    /// The source for a CSV file (one per path) and its "all rows" segment.
-    fn segment_for_csv(&self, path: &str) -> Result<Segment> {
-        let source = match self
-            .store
-            .sources()?
-            .into_iter()
-            .find(|s| s.path == path && s.kind == SourceKind::Csv)
-        {
-            Some(s) => s,
-            None => {
-                let file = Path::new(path)
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| path.to_string());
-                let taken: Vec<String> =
-                    self.store.sources()?.into_iter().map(|s| s.name).collect();
-                let name = unique_name(&file, &taken);
-                let s = Source {
-                    id: new_id(),
-                    name,
-                    kind: SourceKind::Csv,
-                    path: path.to_string(),
-                    table: None,
-                };
-                self.store.put_source(&s)?;
-                s
-            }
-        };
-        if let Some(seg) = self
-            .store
-            .segments()?
-            .into_iter()
-            .find(|s| s.source_id == source.id && s.filter.is_none())
-        {
-            return Ok(seg);
-        }
-        let taken: Vec<String> = self.store.segments()?.into_iter().map(|s| s.name).collect();
-        let seg = Segment {
-            id: new_id(),
-            name: unique_name(&format!("All rows of {}", source.name), &taken),
-            source_id: source.id,
-            filter: None,
-        };
-        self.store.put_segment(&seg)?;
-        Ok(seg)
     }
 
     /// Save an export. Saving never runs it.
@@ -481,31 +474,25 @@ impl Workspace {
                 }
             )));
         }
-        let info = source::inspect_csv(Path::new(&input.csv_path))?;
-        let email_column = input.email_column.trim().to_string();
-        if !info.headers.contains(&email_column) {
-            return Err(source::SourceError::MissingColumn {
-                path: PathBuf::from(&input.csv_path),
-                column: email_column,
-                available: info.headers.join(", "),
-            }
-            .into());
+        let segment = self.store.segment(&input.segment_id)?;
+        let source = self.store.source(&segment.source_id)?;
+        let mut mapping = input.mapping;
+        mapping.email = mapping.email.trim().to_string();
+        if mapping.email.is_empty() {
+            return Err(CoreError::invalid(
+                "Email column",
+                "Choose the column that holds the email addresses: it is how Klaviyo matches profiles.",
+            ));
         }
-        let segment = self.segment_for_csv(&info.path)?;
+        // Checked against the file when it can be read now; a missing file is reported by
+        // the Sources screen and by the run, and does not stop an offline edit from saving.
+        if let Ok(rows) = source::open(&self.source_spec(&source)) {
+            crate::mapping::Mapper::new(&mapping, rows.columns(), None)?;
+        }
         let now = now_rfc3339();
         let existing = match &input.id {
             Some(id) => Some(self.store.export(id)?),
             None => None,
-        };
-        let mapping = match &existing {
-            Some(e) if e.segment_id == segment.id => Mapping {
-                email: email_column,
-                ..e.mapping.clone()
-            },
-            _ => Mapping {
-                email: email_column,
-                ..Mapping::default()
-            },
         };
         let export = Export {
             id: existing
@@ -517,11 +504,8 @@ impl Workspace {
             connection_id: Some(conn.id),
             list_id,
             mapping,
-            mode: existing.as_ref().map(|e| e.mode).unwrap_or_default(),
-            schedule: existing
-                .as_ref()
-                .map(|e| e.schedule)
-                .unwrap_or(Schedule::Manual),
+            mode: input.mode,
+            schedule: input.schedule,
             created_at: existing
                 .map(|e| e.created_at)
                 .unwrap_or_else(|| now.clone()),
@@ -856,7 +840,7 @@ impl Workspace {
         self.secrets.set(&conn.id, key)?;
         self.store.put_connection(&conn)?;
         let path = csv.to_string_lossy().into_owned();
-        let segment = self.segment_for_csv(&path)?;
+        let segment = self.add_file_segment(&path, SourceKind::Csv, None)?;
         let now = now_rfc3339();
         let export = Export {
             id: new_id(),
@@ -947,16 +931,6 @@ pub fn preview_source(
         }
     }
     Ok(out)
-}
-
-fn unique_name(base: &str, taken: &[String]) -> String {
-    if !taken.iter().any(|t| t == base) {
-        return base.to_string();
-    }
-    (2..)
-        .map(|i| format!("{base} ({i})"))
-        .find(|n| !taken.contains(n))
-        .unwrap_or_else(|| base.to_string())
 }
 
 #[cfg(test)]

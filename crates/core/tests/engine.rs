@@ -35,14 +35,7 @@ async fn exports_50k_rows_list_equals_exactly_the_valid_rows_and_each_bad_row_is
         .unwrap();
     let list_id = sb.create_list("Customers");
     let export = ws
-        .save_export(ExportInput {
-            id: None,
-            name: "All customers".into(),
-            connection_id: conn.id.clone(),
-            csv_path: csv.to_string_lossy().into(),
-            list_id: list_id.clone(),
-            email_column: "email".into(),
-        })
+        .save_export(export_input(&ws, "All customers", &conn.id, &csv, &list_id))
         .unwrap();
     // Saving does not run it.
     assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0);

@@ -1,13 +1,9 @@
 use super::{err, CmdResult};
 use crate::AppState;
-use segport_core::model::{CsvInfo, ExportInput, ExportView, KlaviyoList, KlaviyoLists};
-use segport_core::source;
-use std::path::PathBuf;
-use tauri::{AppHandle, Runtime, State};
-use tauri_plugin_dialog::DialogExt;
-
-/// Test hook: the end-to-end suite cannot drive a native GTK dialog, so it names the file here.
-const TEST_PICK_ENV: &str = "SEGPORT_TEST_PICK_FILE";
+use segport_core::model::{
+    ExportInput, ExportView, KlaviyoList, KlaviyoLists, Mapping, MappingPreview,
+};
+use tauri::State;
 
 #[tauri::command]
 pub fn list_exports(state: State<'_, AppState>) -> CmdResult<Vec<ExportView>> {
@@ -16,7 +12,6 @@ pub fn list_exports(state: State<'_, AppState>) -> CmdResult<Vec<ExportView>> {
 
 #[tauri::command]
 pub fn save_export(state: State<'_, AppState>, input: ExportInput) -> CmdResult<ExportView> {
-    state.check_path(&input.csv_path)?;
     state.ws()?.save_export(input).map_err(err)
 }
 
@@ -25,37 +20,24 @@ pub fn delete_export(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_export(&id).map_err(err)
 }
 
-/// Open the native file dialog; `None` when the user cancels.
+/// A mapping pre-selected from the segment's column headers (email, phone, names…).
 #[tauri::command]
-pub async fn pick_csv<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> CmdResult<Option<CsvInfo>> {
-    let picked: Option<PathBuf> = match std::env::var_os(TEST_PICK_ENV) {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            app.dialog()
-                .file()
-                .set_title("Choose a customers CSV file")
-                .add_filter("CSV files", &["csv", "txt"])
-                .pick_file(move |f| {
-                    let _ = tx.send(f.and_then(|f| f.into_path().ok()));
-                });
-            rx.await.ok().flatten()
-        }
-    };
-    let Some(path) = picked else { return Ok(None) };
-    state.remember_pick(&path);
-    source::inspect_csv(&path)
-        .map(Some)
-        .map_err(|e| err(e.into()))
+pub fn suggest_mapping(state: State<'_, AppState>, segment_id: String) -> CmdResult<Mapping> {
+    state.ws()?.suggest_mapping(&segment_id).map_err(err)
 }
 
+/// The segment's first five profiles exactly as they will be sent with `mapping`.
 #[tauri::command]
-pub fn inspect_csv(state: State<'_, AppState>, path: String) -> CmdResult<CsvInfo> {
-    let path = state.check_path(&path)?;
-    source::inspect_csv(&path).map_err(|e| err(e.into()))
+pub async fn preview_mapping(
+    state: State<'_, AppState>,
+    segment_id: String,
+    mapping: Mapping,
+) -> CmdResult<MappingPreview> {
+    let ws = state.ws()?.clone();
+    tauri::async_runtime::spawn_blocking(move || ws.preview_mapping(&segment_id, &mapping))
+        .await
+        .map_err(|e| err(segport_core::CoreError::Config(e.to_string())))?
+        .map_err(err)
 }
 
 /// The Klaviyo lists of a connection's account, for the list picker.

@@ -5,6 +5,7 @@ pub mod connections;
 pub mod exports;
 pub mod runs;
 pub mod settings;
+pub mod sources;
 
 use segport_core::model::ErrorPayload;
 

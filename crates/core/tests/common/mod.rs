@@ -51,16 +51,40 @@ pub fn connection_and_export(
         .save_connection(connection_input("Sandbox", &sb.base_url(), Some(KEY)))
         .unwrap();
     let export = ws
-        .save_export(ExportInput {
-            id: None,
-            name: "Export".into(),
-            connection_id: conn.id.clone(),
-            csv_path: csv.to_string_lossy().into(),
-            list_id: list_id.into(),
-            email_column: "email".into(),
-        })
+        .save_export(export_input(ws, "Export", &conn.id, csv, list_id))
         .unwrap();
     (conn, export)
+}
+
+/// What the export form saves for "all rows of `csv`, matched on its `email` column", the
+/// segment made from the file as the form's "New from a file…" does.
+pub fn export_input(
+    ws: &Workspace,
+    name: &str,
+    connection_id: &str,
+    csv: &std::path::Path,
+    list_id: &str,
+) -> ExportInput {
+    let segment = ws
+        .add_file_segment(
+            &csv.to_string_lossy(),
+            segport_core::model::SourceKind::Csv,
+            None,
+        )
+        .unwrap();
+    ExportInput {
+        id: None,
+        name: name.into(),
+        segment_id: segment.id,
+        connection_id: connection_id.into(),
+        list_id: list_id.into(),
+        mapping: segport_core::model::Mapping {
+            email: "email".into(),
+            ..Default::default()
+        },
+        mode: Default::default(),
+        schedule: segport_core::schedule::Schedule::Manual,
+    }
 }
 
 // ---- helpers for the run tests (runs.rs) ----

@@ -1,0 +1,120 @@
+//! Sources and segments: the files customers come from and the saved filters over them.
+
+use super::{err, CmdResult};
+use crate::AppState;
+use segport_core::catalog;
+use segport_core::filter::Filter;
+use segport_core::model::{
+    PickedFile, SegmentInput, SegmentPreview, SegmentView, SourceInput, SourceKind, SourceView,
+};
+use std::path::PathBuf;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
+
+/// Test hook: the end-to-end suite cannot drive a native GTK dialog, so it names the file here.
+pub(crate) const TEST_PICK_ENV: &str = "SEGPORT_TEST_PICK_FILE";
+
+/// Sample rows the segment editor shows.
+const PREVIEW_SAMPLE: usize = 10;
+
+/// Open the native file dialog for a customers file; `None` when the user cancels.
+#[tauri::command]
+pub async fn pick_source_file<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CmdResult<Option<PickedFile>> {
+    let picked: Option<PathBuf> = match std::env::var_os(TEST_PICK_ENV) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Choose a customers file")
+                .add_filter(
+                    "Customer data (CSV, JSON Lines, SQLite)",
+                    &[
+                        "csv", "tsv", "txt", "jsonl", "ndjson", "sqlite", "sqlite3", "db", "db3",
+                    ],
+                )
+                .add_filter("CSV files", &["csv", "tsv", "txt"])
+                .add_filter("JSON Lines files", &["jsonl", "ndjson"])
+                .add_filter("SQLite databases", &["sqlite", "sqlite3", "db", "db3"])
+                .pick_file(move |f| {
+                    let _ = tx.send(f.and_then(|f| f.into_path().ok()));
+                });
+            rx.await.ok().flatten()
+        }
+    };
+    let Some(path) = picked else { return Ok(None) };
+    state.remember_pick(&path);
+    catalog::picked_file(&path).map(Some).map_err(err)
+}
+
+#[tauri::command]
+pub fn list_sources(state: State<'_, AppState>) -> CmdResult<Vec<SourceView>> {
+    state.ws()?.sources().map_err(err)
+}
+
+/// One source, detected afresh from its file.
+#[tauri::command]
+pub fn inspect_source(state: State<'_, AppState>, id: String) -> CmdResult<SourceView> {
+    state.ws()?.source_view(&id).map_err(err)
+}
+
+#[tauri::command]
+pub fn save_source(state: State<'_, AppState>, input: SourceInput) -> CmdResult<SourceView> {
+    state.check_path(&input.path)?;
+    state.ws()?.save_source(input).map_err(err)
+}
+
+#[tauri::command]
+pub fn delete_source(state: State<'_, AppState>, id: String) -> CmdResult<()> {
+    state.ws()?.delete_source(&id).map_err(err)
+}
+
+/// The source for a picked file and its "all rows" segment (the export form's shortcut).
+#[tauri::command]
+pub fn add_file_segment(
+    state: State<'_, AppState>,
+    path: String,
+    kind: SourceKind,
+    table: Option<String>,
+) -> CmdResult<SegmentView> {
+    state.check_path(&path)?;
+    state
+        .ws()?
+        .add_file_segment(&path, kind, table.as_deref())
+        .map_err(err)
+}
+
+#[tauri::command]
+pub fn list_segments(state: State<'_, AppState>) -> CmdResult<Vec<SegmentView>> {
+    state.ws()?.segments().map_err(err)
+}
+
+#[tauri::command]
+pub fn save_segment(state: State<'_, AppState>, input: SegmentInput) -> CmdResult<SegmentView> {
+    state.ws()?.save_segment(input).map_err(err)
+}
+
+#[tauri::command]
+pub fn delete_segment(state: State<'_, AppState>, id: String) -> CmdResult<()> {
+    state.ws()?.delete_segment(&id).map_err(err)
+}
+
+/// Live count and sample rows of a source under `filter` (the segment editor's preview).
+/// Streams the whole file on a worker thread.
+#[tauri::command]
+pub async fn preview_segment(
+    state: State<'_, AppState>,
+    source_id: String,
+    filter: Option<Filter>,
+) -> CmdResult<SegmentPreview> {
+    let ws = state.ws()?.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        ws.preview_filter(&source_id, filter.as_ref(), PREVIEW_SAMPLE)
+    })
+    .await
+    .map_err(|e| err(segport_core::CoreError::Config(e.to_string())))?
+    .map_err(err)
+}
