@@ -1,0 +1,241 @@
+//! Sources, segments and the mapping preview as the app's screens use them: real files, the real
+//! SQLite store.
+
+mod common;
+
+use common::*;
+use segport_core::filter::{Cmp, Filter, Value};
+use segport_core::model::*;
+use segport_core::schedule::Schedule;
+
+fn csv_input(name: &str, path: &std::path::Path) -> SourceInput {
+    SourceInput {
+        id: None,
+        name: name.into(),
+        kind: SourceKind::Csv,
+        path: path.to_string_lossy().into(),
+        table: None,
+    }
+}
+
+const PEOPLE: &str = "Email,First Name,Phone,country,orders\n\
+ada@example.com,Ada,+48 601 234 567,PL,3\n\
+bob@example.com,Bob,,DE,1\n\
+not-an-email,Carl,,PL,7\n\
+dora@example.com,Dora,+48 601 234 999,PL,0\n\
+eve@example.com,Eve,,FR,2\n\
+fay@example.com,Fay,+48 601 234 111,PL,5\n\
+gus@example.com,Gus,+48 601 234 222,PL,9\n";
+
+#[test]
+fn a_source_shows_its_columns_and_rows_and_a_missing_file_is_shown_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+
+    let v = ws.save_source(csv_input("People", &csv)).unwrap();
+    assert_eq!(v.state, SourceState::Ok);
+    let names: Vec<&str> = v.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Email", "First Name", "Phone", "country", "orders"]);
+    assert_eq!(v.columns[4].inferred, "integer");
+    assert_eq!(v.sample.len(), 7);
+    assert_eq!(v.sample[0][0], "ada@example.com");
+    assert_eq!(v.size, Some(PEOPLE.len() as u64));
+    assert!(v.modified_at.is_some());
+
+    // The file changes: the next view has the new column.
+    std::fs::write(&csv, "Email,tier\nada@example.com,gold\n").unwrap();
+    let v = ws.source_view(&v.id).unwrap();
+    let names: Vec<&str> = v.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Email", "tier"]);
+
+    // The file goes away: the source is listed as missing, with the path in the message.
+    std::fs::remove_file(&csv).unwrap();
+    let all = ws.sources().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, SourceState::Missing);
+    assert!(all[0].message.as_deref().unwrap().contains("people.csv"));
+    assert!(all[0].columns.is_empty());
+
+    // A new source must be readable; an existing one can be renamed while its file is missing.
+    let err = ws
+        .save_source(csv_input("Gone", &dir.path().join("nope.csv")))
+        .unwrap_err();
+    assert_eq!(err.code(), "source.missing");
+    let renamed = ws
+        .save_source(SourceInput {
+            id: Some(all[0].id.clone()),
+            ..csv_input("People (old drive)", &csv)
+        })
+        .unwrap();
+    assert_eq!(renamed.name, "People (old drive)");
+    assert_eq!(renamed.state, SourceState::Missing);
+}
+
+#[test]
+fn a_sqlite_source_needs_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let db = dir.path().join("crm.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE customers (email TEXT, name TEXT);
+         INSERT INTO customers VALUES ('ada@example.com', 'Ada');
+         CREATE TABLE orders (id INTEGER);",
+    )
+    .unwrap();
+    drop(conn);
+    let picked = segport_core::catalog::picked_file(&db).unwrap();
+    assert_eq!(picked.kind, SourceKind::Sqlite);
+    assert_eq!(picked.tables, ["customers", "orders"]);
+    let input = SourceInput {
+        kind: SourceKind::Sqlite,
+        ..csv_input("CRM", &db)
+    };
+    let err = ws.save_source(input.clone()).unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    let v = ws
+        .save_source(SourceInput {
+            table: Some("customers".into()),
+            ..input
+        })
+        .unwrap();
+    assert_eq!(v.state, SourceState::Ok);
+    assert_eq!(v.sample, vec![vec!["ada@example.com", "Ada"]]);
+}
+
+#[test]
+fn segments_keep_their_rule_tree_preview_counts_and_removal_is_refused_while_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let source = ws.save_source(csv_input("People", &csv)).unwrap();
+
+    let filter = Filter::and(vec![
+        Filter::rule("country", Cmp::Eq, Value::Text("pl".into())),
+        Filter::rule("orders", Cmp::Ge, Value::Text("3".into())),
+    ]);
+    let preview = ws.preview_filter(&source.id, Some(&filter), 10).unwrap();
+    // PL with orders ≥ 3: ada (3), not-an-email (7), fay (5), gus (9).
+    assert_eq!((preview.total, preview.matching), (7, 4));
+    assert_eq!(preview.sample[1][0], "not-an-email");
+    // No filter, or an empty group: every row.
+    let all = ws
+        .preview_filter(&source.id, Some(&Filter::and(vec![])), 2)
+        .unwrap();
+    assert_eq!((all.matching, all.sample.len()), (7, 2));
+
+    let seg = ws
+        .save_segment(SegmentInput {
+            id: None,
+            name: "Polish regulars".into(),
+            source_id: source.id.clone(),
+            filter: Some(filter.clone()),
+        })
+        .unwrap();
+    assert_eq!(seg.filter.as_ref(), Some(&filter));
+    assert_eq!(seg.source_name, "People");
+    assert!(seg.filter_text.as_deref().unwrap().contains("country"));
+
+    // A rule on a column the file does not have is refused with the column's name.
+    let err = ws
+        .save_segment(SegmentInput {
+            id: Some(seg.id.clone()),
+            name: "Polish regulars".into(),
+            source_id: source.id.clone(),
+            filter: Some(Filter::rule("tier", Cmp::Eq, Value::Text("gold".into()))),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "segment.filter_invalid");
+    assert!(err.to_string().contains("tier"), "{err}");
+    // …and the saved segment is unchanged.
+    assert_eq!(ws.segment_view(&seg.id).unwrap().filter, Some(filter));
+
+    // The source cannot go while the segment uses it; the segment not while an export sends it.
+    let err = ws.delete_source(&source.id).unwrap_err();
+    assert!(err.to_string().contains("Polish regulars"), "{err}");
+    let conn = ws
+        .save_connection(connection_input("C", "http://127.0.0.1:9", Some(KEY)))
+        .unwrap();
+    let export = ws
+        .save_export(ExportInput {
+            id: None,
+            name: "PL".into(),
+            segment_id: seg.id.clone(),
+            connection_id: conn.id,
+            list_id: "AbC123".into(),
+            mapping: Mapping {
+                email: "Email".into(),
+                ..Mapping::default()
+            },
+            mode: ExportMode::Mirror,
+            schedule: Schedule::Every { hours: 6 },
+        })
+        .unwrap();
+    assert_eq!(export.segment_name, "Polish regulars");
+    assert_eq!(export.mode, ExportMode::Mirror);
+    assert!(export.next_run_at.is_some());
+    assert!(!export.resumable);
+    let err = ws.delete_segment(&seg.id).unwrap_err();
+    assert!(err.to_string().contains("\"PL\""), "{err}");
+    ws.delete_export(&export.id).unwrap();
+    ws.delete_segment(&seg.id).unwrap();
+    ws.delete_source(&source.id).unwrap();
+    assert!(ws.sources().unwrap().is_empty());
+}
+
+#[test]
+fn the_mapping_is_suggested_from_headers_and_previewed_exactly_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let seg = ws
+        .add_file_segment(&csv.to_string_lossy(), SourceKind::Csv, None)
+        .unwrap();
+    assert_eq!(seg.name, "All rows of people.csv");
+    // The same file again reuses the source and its segment.
+    let again = ws
+        .add_file_segment(&csv.to_string_lossy(), SourceKind::Csv, None)
+        .unwrap();
+    assert_eq!(again.id, seg.id);
+
+    let mut m = ws.suggest_mapping(&seg.id).unwrap();
+    assert_eq!(m.email, "Email");
+    assert_eq!(m.first_name.as_deref(), Some("First Name"));
+    assert_eq!(m.phone_number.as_deref(), Some("Phone"));
+    m.properties.insert("orders".into(), "orders".into());
+
+    let p = ws.preview_mapping(&seg.id, &m).unwrap();
+    assert_eq!(p.profiles.len(), 5);
+    let lines: Vec<u64> = p.profiles.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [2, 3, 4, 5, 6]);
+    let first: serde_json::Value =
+        serde_json::from_str(p.profiles[0].profile.as_deref().unwrap()).unwrap();
+    assert_eq!(first["email"], "ada@example.com");
+    assert_eq!(first["phone_number"], "+48601234567");
+    assert_eq!(first["properties"]["orders"], 3);
+    assert!(p.profiles[2].profile.is_none());
+    assert!(p.profiles[2].reject.as_deref().unwrap().contains("not-an-email"));
+
+    // The preview follows the segment's filter: Polish rows only.
+    let pl = ws
+        .save_segment(SegmentInput {
+            id: None,
+            name: "PL".into(),
+            source_id: seg.source_id.clone(),
+            filter: Some(Filter::rule("country", Cmp::Eq, Value::Text("PL".into()))),
+        })
+        .unwrap();
+    let p = ws.preview_mapping(&pl.id, &m).unwrap();
+    let lines: Vec<u64> = p.profiles.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [2, 4, 5, 7, 8]);
+
+    // A mapping naming a missing column is an error that names it.
+    m.last_name = Some("Surname".into());
+    let err = ws.preview_mapping(&seg.id, &m).unwrap_err();
+    assert_eq!(err.code(), "export.mapping_invalid");
+    assert!(err.to_string().contains("Surname"), "{err}");
+}
