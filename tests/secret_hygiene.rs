@@ -184,6 +184,17 @@ async fn the_api_key_appears_in_no_file_log_payload_export_or_error() {
         ("list_connections", json!({})),
         ("list_exports", json!({})),
         ("list_runs", json!({"exportId": null})),
+        ("list_sources", json!({})),
+        ("list_segments", json!({})),
+        ("suggest_mapping", json!({"segmentId": seg["id"]})),
+        (
+            "preview_mapping",
+            json!({"segmentId": seg["id"], "mapping": {"email": "Email"}}),
+        ),
+        (
+            "preview_segment",
+            json!({"sourceId": seg["sourceId"], "filter": null}),
+        ),
     ] {
         invoke(&w, &mut seen, cmd, args).unwrap();
     }
