@@ -295,9 +295,15 @@ impl Workspace {
                 return Ok(ApiKey::new(v));
             }
         }
-        match from_keychain {
-            Err(e) => Err(e),
-            Ok(_) => Err(CoreError::NoKey(conn.name.clone())),
+        match (from_keychain, &conn.api_key_env) {
+            // No keychain, and the headless way around it is configured but not set up here.
+            (Err(CoreError::Keychain(msg)), Some(var)) => Err(CoreError::Keychain(format!(
+                "{msg} The connection \"{}\" names {var} in api_key_env, but that environment \
+                 variable is not set here.",
+                conn.name
+            ))),
+            (Err(e), _) => Err(e),
+            (Ok(_), _) => Err(CoreError::NoKey(conn.name.clone())),
         }
     }
 
@@ -429,6 +435,7 @@ impl Workspace {
     }
 
     pub fn exports(&self) -> Result<Vec<ExportView>> {
+        self.store.mark_stale_runs_interrupted(STALE_RUN_SECS)?;
         self.store
             .exports()?
             .into_iter()
@@ -811,7 +818,10 @@ impl Workspace {
         })
     }
 
+    /// Runs, newest first. A run left `running` by a process that died (no progress for
+    /// [`STALE_RUN_SECS`]) is shown — and recorded — as interrupted.
     pub fn runs(&self, export_id: Option<&str>) -> Result<Vec<RunView>> {
+        self.store.mark_stale_runs_interrupted(STALE_RUN_SECS)?;
         self.store.runs(export_id, 500)
     }
 

@@ -218,7 +218,11 @@ fn the_mapping_is_suggested_from_headers_and_previewed_exactly_as_sent() {
     assert_eq!(first["phone_number"], "+48601234567");
     assert_eq!(first["properties"]["orders"], 3);
     assert!(p.profiles[2].profile.is_none());
-    assert!(p.profiles[2].reject.as_deref().unwrap().contains("not-an-email"));
+    assert!(p.profiles[2]
+        .reject
+        .as_deref()
+        .unwrap()
+        .contains("not-an-email"));
 
     // The preview follows the segment's filter: Polish rows only.
     let pl = ws
@@ -238,4 +242,47 @@ fn the_mapping_is_suggested_from_headers_and_previewed_exactly_as_sent() {
     let err = ws.preview_mapping(&seg.id, &m).unwrap_err();
     assert_eq!(err.code(), "export.mapping_invalid");
     assert!(err.to_string().contains("Surname"), "{err}");
+}
+
+#[test]
+fn a_run_whose_process_died_shows_as_interrupted_and_its_export_as_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let conn = ws
+        .save_connection(connection_input("C", "http://127.0.0.1:9", Some(KEY)))
+        .unwrap();
+    let mut input = export_input(&ws, "E", &conn.id, &csv, "AbC123");
+    input.mapping.email = "Email".into();
+    let export = ws.save_export(input).unwrap();
+    let run = RunView {
+        id: new_id(),
+        export_id: export.id.clone(),
+        export_name: "E".into(),
+        trigger: RunTrigger::Cli,
+        who: "someone".into(),
+        status: RunStatus::Running,
+        counts: RunCounts::default(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        error: None,
+    };
+    ws.store.insert_run(&run).unwrap();
+    // Alive: still running.
+    assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Running);
+    assert!(!ws.exports().unwrap()[0].resumable);
+    // Its process died a minute ago (last heartbeat), as another process sees the file.
+    let db = rusqlite::Connection::open(ws.store.path()).unwrap();
+    let ago = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    db.execute("UPDATE runs SET heartbeat_at = ?1", [&ago])
+        .unwrap();
+    assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Interrupted);
+    let view = &ws.exports().unwrap()[0];
+    assert!(view.resumable);
+    assert_eq!(
+        view.last_run.as_ref().map(|r| r.status),
+        Some(RunStatus::Interrupted)
+    );
 }
