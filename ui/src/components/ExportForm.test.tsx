@@ -1,18 +1,47 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import * as api from "../api";
-import { connection, exportView } from "../test/fixtures";
+import { connection, exportView, fileSegment, fileSource } from "../test/fixtures";
 import { ExportForm } from "./ExportForm";
 
 vi.mock("../api", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../api")>();
-  return { ...actual, pickCsv: vi.fn(), inspectCsv: vi.fn(), saveExport: vi.fn() };
+  return {
+    ...actual,
+    listSegments: vi.fn(),
+    inspectSource: vi.fn(),
+    suggestMapping: vi.fn(),
+    previewMapping: vi.fn(),
+    pickSourceFile: vi.fn(),
+    addFileSegment: vi.fn(),
+    saveExport: vi.fn(),
+    runExport: vi.fn(),
+  };
 });
 
-const pickCsv = vi.mocked(api.pickCsv);
-const inspectCsv = vi.mocked(api.inspectCsv);
+const listSegments = vi.mocked(api.listSegments);
+const inspectSource = vi.mocked(api.inspectSource);
+const suggestMapping = vi.mocked(api.suggestMapping);
+const previewMapping = vi.mocked(api.previewMapping);
+const pickSourceFile = vi.mocked(api.pickSourceFile);
+const addFileSegment = vi.mocked(api.addFileSegment);
 const saveExport = vi.mocked(api.saveExport);
+const runExport = vi.mocked(api.runExport);
+
+const orders = fileSegment({ id: "seg-orders", name: "Big orders", sourceId: "src-orders", sourceName: "orders.db" });
+const ordersSource = fileSource({
+  id: "src-orders",
+  name: "orders.db",
+  kind: "sqlite",
+  path: "/data/orders.db",
+  fileName: "orders.db",
+  table: "orders",
+  columns: [
+    { name: "mail", inferred: "email" },
+    { name: "total", inferred: "number" },
+  ],
+});
 
 function renderForm(props: Partial<Parameters<typeof ExportForm>[0]> = {}) {
   const handlers = { onSaved: vi.fn(), onCancel: vi.fn(), onGoToConnections: vi.fn() };
@@ -20,81 +49,322 @@ function renderForm(props: Partial<Parameters<typeof ExportForm>[0]> = {}) {
   return handlers;
 }
 
+function select(testId: string): HTMLSelectElement {
+  return screen.getByTestId<HTMLSelectElement>(testId);
+}
+
+/** Chooses a segment once the list has loaded, and waits for its source's columns. */
+async function chooseSegment(name = "All rows of vips.csv") {
+  await screen.findByRole("option", { name });
+  await userEvent.selectOptions(select("export-segment"), name);
+  await screen.findByTestId("segment-columns");
+}
+
 beforeEach(() => {
-  pickCsv.mockReset();
-  inspectCsv.mockReset();
-  saveExport.mockReset();
+  for (const mock of [listSegments, inspectSource, suggestMapping, previewMapping, pickSourceFile, addFileSegment, saveExport, runExport]) {
+    mock.mockReset();
+  }
+  listSegments.mockResolvedValue([fileSegment(), orders]);
+  inspectSource.mockImplementation(async (id) => (id === "src-orders" ? ordersSource : fileSource()));
+  suggestMapping.mockImplementation(async (id) =>
+    id === "seg-orders" ? { email: "mail" } : { email: "E-mail", first_name: "First", last_name: "Last", phone_number: "Phone" },
+  );
+  previewMapping.mockResolvedValue({ profiles: [] });
 });
 
-describe("email column", () => {
-  it("is pre-selected with the suggested column of a freshly picked CSV", async () => {
-    pickCsv.mockResolvedValue({
-      path: "/data/customers.csv",
-      fileName: "customers.csv",
-      headers: ["Name", "Email Address", "City"],
-      suggestedEmailColumn: "Email Address",
-    });
+describe("segment", () => {
+  it("lists the segments and shows the chosen segment's file and columns", async () => {
     renderForm();
 
-    await userEvent.click(screen.getByTestId("pick-csv"));
+    await chooseSegment("Big orders");
 
-    const select = await screen.findByTestId<HTMLSelectElement>("export-email-column");
-    await waitFor(() => expect(select.value).toBe("Email Address"));
-    expect(screen.getByTestId("csv-file-name")).toHaveTextContent("customers.csv");
-    expect(Array.from(select.options).map((o) => o.value)).toEqual(["Name", "Email Address", "City"]);
+    expect(inspectSource).toHaveBeenCalledWith("src-orders");
+    expect(screen.getByTestId("segment-file-name")).toHaveTextContent("orders.db");
+    const columns = within(screen.getByTestId("segment-columns")).getAllByRole("listitem");
+    expect(columns.map((li) => li.textContent)).toEqual(["mail", "total"]);
   });
 
-  it("waits for the user when the CSV has no suggestion, and saves what they choose", async () => {
-    pickCsv.mockResolvedValue({
-      path: "/data/c.csv",
-      fileName: "c.csv",
-      headers: ["a", "b"],
-      suggestedEmailColumn: null,
+  it("“New from a file…” adds the file's segment, selects it and pre-selects its mapping", async () => {
+    pickSourceFile.mockResolvedValue({ path: "/data/new.csv", fileName: "new.csv", kind: "csv", tables: [] });
+    const added = fileSegment({ id: "seg-new", name: "All rows of new.csv", sourceId: "src-vips" });
+    addFileSegment.mockResolvedValue(added);
+    renderForm();
+    await screen.findByRole("option", { name: "Big orders" });
+
+    await userEvent.click(screen.getByTestId("export-pick-file"));
+
+    expect(addFileSegment).toHaveBeenCalledWith("/data/new.csv", "csv", null);
+    await waitFor(() => expect(select("export-segment").value).toBe("seg-new"));
+    expect(suggestMapping).toHaveBeenCalledWith("seg-new");
+    await waitFor(() => expect(select("mapping-email").value).toBe("E-mail"));
+  });
+
+  it("asks which table of a SQLite file to use", async () => {
+    pickSourceFile.mockResolvedValue({ path: "/data/orders.db", fileName: "orders.db", kind: "sqlite", tables: ["customers", "orders"] });
+    addFileSegment.mockResolvedValue(orders);
+    renderForm();
+
+    await userEvent.click(screen.getByTestId("export-pick-file"));
+    await userEvent.selectOptions(await screen.findByTestId("export-pick-table"), "orders");
+    expect(addFileSegment).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByTestId("export-pick-table-ok"));
+
+    expect(addFileSegment).toHaveBeenCalledWith("/data/orders.db", "sqlite", "orders");
+    await waitFor(() => expect(select("export-segment").value).toBe("seg-orders"));
+    expect(screen.queryByTestId("export-pick-table")).not.toBeInTheDocument();
+  });
+
+  it("changes nothing when the file dialog is cancelled", async () => {
+    pickSourceFile.mockResolvedValue(null);
+    renderForm();
+    await userEvent.click(screen.getByTestId("export-pick-file"));
+    expect(addFileSegment).not.toHaveBeenCalled();
+    expect(select("export-segment").value).toBe("");
+  });
+});
+
+describe("mapping pre-selection", () => {
+  it("comes from suggestMapping when a segment is chosen for a new export", async () => {
+    renderForm();
+
+    await chooseSegment();
+
+    expect(suggestMapping).toHaveBeenCalledWith("seg-vips");
+    await waitFor(() => expect(select("mapping-email").value).toBe("E-mail"));
+    expect(select("mapping-first_name").value).toBe("First");
+    expect(select("mapping-last_name").value).toBe("Last");
+    expect(select("mapping-phone_number").value).toBe("Phone");
+    expect(select("mapping-city").value).toBe("");
+
+    // Another segment: its own suggestion replaces the first one.
+    await chooseSegment("Big orders");
+    await waitFor(() => expect(select("mapping-email").value).toBe("mail"));
+    expect(select("mapping-first_name").value).toBe("");
+  });
+
+  it("does not overwrite a saved export's mapping", async () => {
+    renderForm({
+      existing: exportView({
+        mapping: { email: "E-mail", first_name: "Last", city: "City", invalid_phone: "omit", properties: { plan: "Plan" } },
+      }),
     });
+
+    await screen.findByTestId("segment-columns");
+    expect(select("export-segment").value).toBe("seg-vips");
+    expect(select("mapping-email").value).toBe("E-mail");
+    expect(select("mapping-first_name").value).toBe("Last");
+    expect(select("mapping-city").value).toBe("City");
+    expect(select("mapping-invalid_phone").value).toBe("omit");
+    expect(screen.getByTestId<HTMLInputElement>("mapping-property-name").value).toBe("plan");
+    expect(suggestMapping).not.toHaveBeenCalled();
+  });
+
+  it("previews the current mapping after each change", async () => {
+    renderForm({ existing: exportView() });
+    await screen.findByTestId("segment-columns");
+    await waitFor(() => expect(previewMapping).toHaveBeenCalledWith("seg-vips", expect.objectContaining({ email: "E-mail" })));
+
+    await userEvent.selectOptions(select("mapping-last_name"), "Last");
+
+    await waitFor(() =>
+      expect(previewMapping).toHaveBeenLastCalledWith("seg-vips", {
+        email: "E-mail",
+        first_name: "First",
+        last_name: "Last",
+        invalid_phone: "reject",
+      }),
+    );
+  });
+});
+
+describe("custom properties", () => {
+  it("rows become mapping.properties; a removed row is gone", async () => {
     saveExport.mockResolvedValue(exportView());
+    renderForm({ existing: exportView({ mapping: { email: "E-mail" } }) });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.click(screen.getByTestId("mapping-add-property"));
+    await userEvent.click(screen.getByTestId("mapping-add-property"));
+    await userEvent.click(screen.getByTestId("mapping-add-property"));
+    const rows = screen.getAllByTestId("mapping-property");
+    const fill = async (row: HTMLElement, name: string, column: string) => {
+      await userEvent.type(within(row).getByTestId("mapping-property-name"), name);
+      await userEvent.selectOptions(within(row).getByTestId("mapping-property-column"), column);
+    };
+    await fill(rows[0], "plan", "Plan");
+    await fill(rows[1], "town", "City");
+    await fill(rows[2], "Loyalty tier", "First");
+    await userEvent.click(within(rows[1]).getByTestId("mapping-property-remove"));
+    expect(screen.getAllByTestId("mapping-property")).toHaveLength(2);
+
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport).toHaveBeenCalledOnce();
+    expect(saveExport.mock.calls[0][0].mapping.properties).toEqual({ plan: "Plan", "Loyalty tier": "First" });
+  });
+
+  it("refuses duplicate and empty names, next to the row", async () => {
+    renderForm({ existing: exportView({ mapping: { email: "E-mail" } }) });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.click(screen.getByTestId("mapping-add-property"));
+    await userEvent.click(screen.getByTestId("mapping-add-property"));
+    const [first, second] = screen.getAllByTestId("mapping-property");
+    await userEvent.type(within(first).getByTestId("mapping-property-name"), "plan");
+    await userEvent.selectOptions(within(first).getByTestId("mapping-property-column"), "Plan");
+    await userEvent.type(within(second).getByTestId("mapping-property-name"), "plan");
+    await userEvent.selectOptions(within(second).getByTestId("mapping-property-column"), "City");
+
+    expect(within(second).getByTestId("mapping-property-error")).toHaveTextContent("names must be unique");
+    expect(within(first).queryByTestId("mapping-property-error")).not.toBeInTheDocument();
+
+    await userEvent.clear(within(second).getByTestId("mapping-property-name"));
+    await userEvent.click(screen.getByTestId("export-save"));
+    expect(within(second).getByTestId("mapping-property-error")).toHaveTextContent("Give the property a name.");
+    expect(saveExport).not.toHaveBeenCalled();
+  });
+});
+
+describe("mode and schedule", () => {
+  it("explains each mode in one sentence", () => {
+    renderForm();
+    const upsert = screen.getByRole("radio", { name: /Upsert/ });
+    const mirror = screen.getByRole("radio", { name: /Mirror/ });
+    expect(upsert).toBe(screen.getByTestId("export-mode-upsert"));
+    expect(upsert).toBeChecked();
+    expect(upsert).toHaveAccessibleDescription("Adds and updates profiles in the list; never removes anyone.");
+    expect(mirror).toHaveAccessibleDescription(
+      "Also removes from the list the profiles that left the segment since the last run.",
+    );
+    expect(screen.getByRole("group", { name: "Mode" })).toContainElement(mirror);
+  });
+
+  it.each([
+    ["manual", async () => {}, { kind: "manual" }],
+    [
+      "every",
+      async () => {
+        await userEvent.clear(screen.getByTestId("schedule-hours"));
+        await userEvent.type(screen.getByTestId("schedule-hours"), "6");
+      },
+      { kind: "every", hours: 6 },
+    ],
+    [
+      "daily",
+      async () => {
+        await userEvent.clear(screen.getByTestId("schedule-at"));
+        await userEvent.type(screen.getByTestId("schedule-at"), "09:30");
+      },
+      { kind: "daily", at: "09:30:00" },
+    ],
+  ] as const)("schedule “%s” is saved as its Schedule value", async (kind, fill, expected) => {
+    saveExport.mockResolvedValue(exportView());
+    renderForm({ existing: exportView() });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.selectOptions(select("schedule-kind"), kind);
+    await fill();
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport.mock.calls[0][0].schedule).toEqual(expected);
+  });
+
+  it("says when the hours are out of range, and does not save", async () => {
+    renderForm({ existing: exportView() });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.selectOptions(select("schedule-kind"), "every");
+    await userEvent.clear(screen.getByTestId("schedule-hours"));
+    await userEvent.type(screen.getByTestId("schedule-hours"), "721");
+
+    expect(screen.getByTestId("schedule-error")).toHaveTextContent("from 1 to 720");
+    expect(screen.getByTestId("schedule-hours")).toHaveAccessibleDescription(/from 1 to 720/);
+    await userEvent.click(screen.getByTestId("export-save"));
+    expect(saveExport).not.toHaveBeenCalled();
+  });
+});
+
+describe("saving", () => {
+  it("sends the exact ExportInput and never runs the export", async () => {
+    const saved = exportView({ id: "exp-new", name: "Weekly" });
+    saveExport.mockResolvedValue(saved);
     const { onSaved } = renderForm();
 
-    await userEvent.type(screen.getByTestId("export-name"), "Weekly");
+    await userEvent.type(screen.getByTestId("export-name"), "  Weekly ");
+    await chooseSegment();
+    await waitFor(() => expect(select("mapping-email").value).toBe("E-mail"));
+    await userEvent.selectOptions(select("mapping-phone_number"), "");
+    await userEvent.selectOptions(select("mapping-city"), "City");
+    await userEvent.type(screen.getByTestId("mapping-default_country"), "pl");
+    await userEvent.selectOptions(select("mapping-invalid_phone"), "omit");
     await userEvent.type(screen.getByTestId("export-list-id"), "AbC123");
-    await userEvent.click(screen.getByTestId("pick-csv"));
-    const select = screen.getByTestId<HTMLSelectElement>("export-email-column");
-    await waitFor(() => expect(select.value).toBe(""));
-    expect(screen.getByTestId("export-save")).toBeDisabled();
-
-    await userEvent.selectOptions(select, "b");
+    await userEvent.click(screen.getByTestId("export-mode-mirror"));
     await userEvent.click(screen.getByTestId("export-save"));
 
     expect(saveExport).toHaveBeenCalledWith({
       id: null,
       name: "Weekly",
+      segmentId: "seg-vips",
       connectionId: "conn-1",
-      csvPath: "/data/c.csv",
       listId: "AbC123",
-      emailColumn: "b",
+      mapping: {
+        email: "E-mail",
+        first_name: "First",
+        last_name: "Last",
+        city: "City",
+        default_country: "PL",
+        invalid_phone: "omit",
+      },
+      mode: "mirror",
+      schedule: { kind: "manual" },
     });
-    expect(onSaved).toHaveBeenCalled();
+    await waitFor(() => expect(onSaved).toHaveBeenCalledWith(saved));
+    expect(runExport).not.toHaveBeenCalled();
   });
 
-  it("keeps an existing export's saved column after re-reading its file", async () => {
-    inspectCsv.mockResolvedValue({
-      path: "/data/vips.csv",
-      fileName: "vips.csv",
-      headers: ["email", "E-mail"],
-      suggestedEmailColumn: "email",
-    });
-    renderForm({ existing: exportView({ emailColumn: "E-mail" }) });
+  it("keeps an existing export's id and settings", async () => {
+    saveExport.mockResolvedValue(exportView());
+    renderForm({ existing: exportView({ mode: "mirror", schedule: { kind: "daily", at: "07:15:00" } }) });
+    await screen.findByTestId("segment-columns");
 
-    await waitFor(() => expect(inspectCsv).toHaveBeenCalledWith("/data/vips.csv"));
-    const select = screen.getByTestId<HTMLSelectElement>("export-email-column");
-    await waitFor(() => expect(select.options).toHaveLength(2));
-    expect(select.value).toBe("E-mail");
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport).toHaveBeenCalledWith({
+      id: "exp-1",
+      name: "VIPs",
+      segmentId: "seg-vips",
+      connectionId: "conn-1",
+      listId: "Y6nRLr",
+      mapping: { email: "E-mail", first_name: "First", invalid_phone: "reject" },
+      mode: "mirror",
+      schedule: { kind: "daily", at: "07:15:00" },
+    });
   });
 
-  it("shows why an existing export's CSV cannot be read", async () => {
-    inspectCsv.mockRejectedValue(new api.AppError("source.not_found", "The file /data/vips.csv no longer exists."));
-    renderForm({ existing: exportView() });
+  it("shows what is missing next to each field, and focuses the first one", async () => {
+    renderForm();
+    await screen.findByRole("option", { name: "Big orders" });
 
-    expect(await screen.findByTestId("csv-error")).toHaveTextContent("The file /data/vips.csv no longer exists.");
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport).not.toHaveBeenCalled();
+    expect(screen.getByTestId("export-name-error")).toHaveTextContent("Give the export a name.");
+    expect(screen.getByTestId("export-segment-error")).toHaveTextContent("Choose a segment");
+    expect(screen.getByTestId("export-list-id-error")).toHaveTextContent("Pick a Klaviyo list");
+    expect(screen.getByTestId("mapping-email-error")).toHaveTextContent("email addresses");
+    expect(screen.getByTestId("export-name")).toHaveFocus();
+    expect(screen.getByTestId("export-name")).toHaveAccessibleDescription("Give the export a name.");
+  });
+
+  it("shows a back-end refusal in the form's error area", async () => {
+    saveExport.mockRejectedValue(new api.AppError("validation", "Klaviyo list ID: “x” is not a list ID."));
+    const { onSaved } = renderForm({ existing: exportView() });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(await screen.findByTestId("export-form-error")).toHaveTextContent("Klaviyo list ID: “x” is not a list ID.");
+    expect(onSaved).not.toHaveBeenCalled();
   });
 });
 
@@ -122,14 +392,29 @@ describe("destination", () => {
   it("offers only the usable connections", () => {
     renderForm({
       connections: [
-        connection({ id: "a", name: "Usable", usable: true }),
+        connection({ id: "a", name: "Usable", usable: true, verified: { accountId: "A1", accountName: "Shop", at: "2025-01-02T10:00:00Z" } }),
         connection({ id: "b", name: "No consent", usable: false, consent: null }),
       ],
     });
 
     expect(screen.queryByTestId("destination-unavailable")).not.toBeInTheDocument();
-    const select = screen.getByTestId<HTMLSelectElement>("export-connection");
-    expect(Array.from(select.options).map((o) => o.textContent)).toEqual(["Usable"]);
-    expect(select.value).toBe("a");
+    const options = Array.from(select("export-connection").options);
+    expect(options.map((o) => o.textContent)).toEqual(["Usable (Shop)"]);
+    expect(select("export-connection").value).toBe("a");
+  });
+});
+
+describe("labels", () => {
+  it("gives every control of the form an accessible name", async () => {
+    renderForm({ existing: exportView({ mapping: { email: "E-mail", properties: { plan: "Plan" } } }) });
+    await screen.findByTestId("segment-columns");
+    await userEvent.selectOptions(select("schedule-kind"), "every");
+
+    const form = screen.getByTestId("export-form");
+    const controls = Array.from(form.querySelectorAll<HTMLElement>("input, select, button, textarea"));
+    expect(controls.length).toBeGreaterThan(30);
+    for (const control of controls) {
+      expect(control, control.outerHTML.slice(0, 120)).toHaveAccessibleName();
+    }
   });
 });

@@ -1,9 +1,29 @@
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import * as api from "../api";
-import type { ConnectionView, CsvInfo, ExportView } from "../api";
-import { useReportError } from "../errors";
-import { baseName } from "../format";
+import type { ConnectionView, ExportInput, ExportMode, ExportView, SegmentView, SourceView } from "../api";
+import {
+  applySuggestion,
+  draftFromMapping,
+  emptyDraft,
+  hasMappingErrors,
+  mappingFromDraft,
+  validateMapping,
+  type MappingDraft,
+} from "../mapping";
+import {
+  DEFAULT_AT,
+  DEFAULT_HOURS,
+  draftFromSchedule,
+  scheduleFromDraft,
+  validateSchedule,
+  type ScheduleDraft,
+} from "../schedule";
 import { ListPicker } from "./ListPicker";
+import { MappingEditor } from "./MappingEditor";
+import { MappingPreview } from "./MappingPreview";
+import { ModeChoice } from "./ModeChoice";
+import { ScheduleEditor } from "./ScheduleEditor";
+import { SegmentChooser } from "./SegmentChooser";
 
 interface ExportFormProps {
   /** null for a new export. */
@@ -20,97 +40,177 @@ function initialConnectionId(existing: ExportView | null, usable: ConnectionView
   return "";
 }
 
-/** Picks the email column for freshly read headers: the suggestion, else the current choice if still there. */
-function chooseEmailColumn(csv: CsvInfo, current: string): string {
-  if (csv.suggestedEmailColumn && csv.headers.includes(csv.suggestedEmailColumn)) return csv.suggestedEmailColumn;
-  if (current && csv.headers.includes(current)) return current;
-  return "";
-}
+/** List IDs are letters and digits (the back end refuses anything else). */
+const LIST_ID = /^[A-Za-z0-9]+$/;
 
+/**
+ * Creates or edits an export: segment, Klaviyo connection and list, mapping (with a live
+ * preview of the first profiles), mode and schedule. Saving never runs the export.
+ */
 export function ExportForm({ existing, connections, onSaved, onCancel, onGoToConnections }: ExportFormProps) {
-  const report = useReportError();
   const id = useId();
+  const form = useRef<HTMLFormElement>(null);
   const usable = connections.filter((c) => c.usable);
 
   const [name, setName] = useState(existing?.name ?? "");
+  const [segments, setSegments] = useState<SegmentView[] | null>(null);
+  const [segmentId, setSegmentId] = useState(existing?.segmentId ?? "");
+  const [source, setSource] = useState<SourceView | null>(null);
+  const [sourceLoading, setSourceLoading] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [connectionId, setConnectionId] = useState(() => initialConnectionId(existing, usable));
-  const [csvPath, setCsvPath] = useState<string | null>(existing?.csvPath ?? null);
-  const [csv, setCsv] = useState<CsvInfo | null>(null);
-  const [csvError, setCsvError] = useState<string | null>(null);
-  const [csvBusy, setCsvBusy] = useState(existing !== null);
-  const [emailColumn, setEmailColumn] = useState(existing?.emailColumn ?? "");
   const [listId, setListId] = useState(existing?.listId ?? "");
   const [listName, setListName] = useState<string | null>(null);
+  // An existing export keeps its saved mapping; a new one waits for a segment (and its suggestion).
+  const [draft, setDraft] = useState<MappingDraft>(() => (existing ? draftFromMapping(existing.mapping) : emptyDraft()));
+  const [suggestion, setSuggestion] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const [mode, setMode] = useState<ExportMode>(existing?.mode ?? "upsert");
+  const [schedule, setSchedule] = useState<ScheduleDraft>(() =>
+    existing ? draftFromSchedule(existing.schedule) : { kind: "manual", hours: DEFAULT_HOURS, at: DEFAULT_AT },
+  );
+  const [submitted, setSubmitted] = useState(false);
+  const [focusInvalid, setFocusInvalid] = useState(0);
   const [saving, setSaving] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  // The latest suggestion asked for; earlier answers are dropped.
+  const suggestTicket = useRef(0);
 
-  // Editing: re-read the headers of the file the export already uses.
-  const existingPath = existing?.csvPath ?? null;
-  const existingEmail = existing?.emailColumn ?? "";
   useEffect(() => {
-    if (existingPath === null) return;
     let current = true;
-    setCsvBusy(true);
     api
-      .inspectCsv(existingPath)
-      .then((info) => {
-        if (!current) return;
-        setCsv(info);
-        setCsvError(null);
-        setEmailColumn(info.headers.includes(existingEmail) ? existingEmail : chooseEmailColumn(info, ""));
+      .listSegments()
+      .then((list) => {
+        if (current) setSegments((known) => mergeSegments(list, known ?? []));
       })
       .catch((e: unknown) => {
-        if (current) setCsvError(api.toAppError(e).message);
-      })
-      .finally(() => {
-        if (current) setCsvBusy(false);
+        if (!current) return;
+        setSegments((known) => known ?? []);
+        setLoadError(`Could not read the segments: ${api.toAppError(e).message}`);
       });
     return () => {
       current = false;
     };
-  }, [existingPath, existingEmail]);
+  }, []);
 
-  async function pick() {
-    setCsvBusy(true);
-    try {
-      const info = await api.pickCsv();
-      if (info) {
-        setCsv(info);
-        setCsvPath(info.path);
-        setCsvError(null);
-        setEmailColumn((current) => chooseEmailColumn(info, current));
-      }
-    } catch (e) {
-      setCsvError(api.toAppError(e).message);
-    } finally {
-      setCsvBusy(false);
-    }
+  // The chosen segment's source, detected afresh from its file (name, columns, missing or not).
+  const sourceId = segments?.find((s) => s.id === segmentId)?.sourceId ?? null;
+  useEffect(() => {
+    setSource(null);
+    setSourceLoading(sourceId !== null);
+    if (sourceId === null) return;
+    let current = true;
+    api
+      .inspectSource(sourceId)
+      .then((view) => {
+        if (current) setSource(view);
+      })
+      .catch((e: unknown) => {
+        if (current) setLoadError(`Could not read the segment's source: ${api.toAppError(e).message}`);
+      })
+      .finally(() => {
+        if (current) setSourceLoading(false);
+      });
+    return () => {
+      current = false;
+    };
+  }, [sourceId]);
+
+  /** A segment chosen by the user: pre-select the mapping from its column headers. */
+  function chooseSegment(next: string) {
+    setSegmentId(next);
+    setLoadError(null);
+    setFormError(null);
+    const ticket = ++suggestTicket.current;
+    if (!next) return;
+    setSuggestion({ busy: true, error: null });
+    api
+      .suggestMapping(next)
+      .then((mapping) => {
+        if (ticket !== suggestTicket.current) return;
+        setDraft((d) => applySuggestion(d, mapping));
+        setSuggestion({ busy: false, error: null });
+      })
+      .catch((e: unknown) => {
+        if (ticket !== suggestTicket.current) return;
+        setSuggestion({ busy: false, error: api.toAppError(e).message });
+      });
   }
 
-  const headers = csv?.headers ?? (emailColumn ? [emailColumn] : []);
+  function onSegmentAdded(segment: SegmentView) {
+    setSegments((known) => mergeSegments(known ?? [], [segment]));
+    chooseSegment(segment.id);
+  }
+
+  // ---- validation -----------------------------------------------------------------
+
+  const columns = source && source.state === "ok" ? source.columns.map((c) => c.name) : null;
+  const mappingErrors = validateMapping(draft, columns, submitted);
+  const scheduleError = validateSchedule(schedule);
+  const trimmedList = listId.trim();
+  const errors = {
+    name: name.trim() ? null : "Give the export a name.",
+    segment: segmentId ? null : "Choose a segment, or make one from a file with “New from a file…”.",
+    connection: usable.length === 0 || connectionId ? null : "Choose the Klaviyo connection to send with.",
+    list: !trimmedList
+      ? "Pick a Klaviyo list, or type its ID."
+      : LIST_ID.test(trimmedList)
+        ? null
+        : `“${trimmedList}” is not a list ID: list IDs are letters and digits, like XyZ123.`,
+  };
+  const strictMapping = submitted ? mappingErrors : validateMapping(draft, columns, true);
   const missing: string[] = [];
-  if (!name.trim()) missing.push("a name");
-  if (!connectionId) missing.push("a connection");
-  if (!csvPath) missing.push("a CSV file");
-  if (!emailColumn) missing.push("the email column");
-  if (!listId.trim()) missing.push("a Klaviyo list ID");
-  const canSave = missing.length === 0 && !saving;
+  if (errors.name) missing.push("a name");
+  if (errors.segment) missing.push("a segment");
+  if (usable.length === 0 || errors.connection) missing.push("a connection");
+  if (!trimmedList) missing.push("a Klaviyo list");
+  if (!draft.columns.email) missing.push("the email column");
+  const valid =
+    usable.length > 0 &&
+    !errors.name &&
+    !errors.segment &&
+    !errors.connection &&
+    !errors.list &&
+    !hasMappingErrors(strictMapping) &&
+    scheduleError === null;
+  // Required fields complain after a first attempt to save; wrong values at once.
+  const shown = {
+    name: submitted ? errors.name : null,
+    segment: submitted ? errors.segment : null,
+    connection: submitted ? errors.connection : null,
+    list: submitted || trimmedList ? errors.list : null,
+  };
+
+  useEffect(() => {
+    if (focusInvalid === 0) return;
+    form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [focusInvalid]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (!canSave || !csvPath) return;
+    if (saving) return;
+    setSubmitted(true);
+    setFormError(null);
+    const scheduleValue = scheduleFromDraft(schedule);
+    if (!valid || scheduleValue === null) {
+      setFocusInvalid((n) => n + 1);
+      return;
+    }
+    const input: ExportInput = {
+      id: existing?.id ?? null,
+      name: name.trim(),
+      segmentId,
+      connectionId,
+      listId: trimmedList,
+      mapping: mappingFromDraft(draft),
+      mode,
+      schedule: scheduleValue,
+    };
     setSaving(true);
     try {
-      const saved = await api.saveExport({
-        id: existing?.id ?? null,
-        name: name.trim(),
-        connectionId,
-        csvPath,
-        listId: listId.trim(),
-        emailColumn,
-      });
+      const saved = await api.saveExport(input);
       onSaved(saved);
     } catch (e) {
-      report(e);
+      setFormError(api.toAppError(e).message);
     } finally {
       setSaving(false);
     }
@@ -118,9 +218,10 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
 
   const staleConnection =
     existing?.connectionId && !usable.some((c) => c.id === existing.connectionId) ? existing.connectionName : null;
+  const previewMapping = segmentId && draft.columns.email ? mappingFromDraft(draft) : null;
 
   return (
-    <form className="form" onSubmit={(e) => void submit(e)} data-testid="export-form" noValidate>
+    <form ref={form} className="form export-form" onSubmit={(e) => void submit(e)} data-testid="export-form" noValidate>
       <div className="field">
         <label htmlFor={`${id}-name`}>Name</label>
         <input
@@ -131,9 +232,29 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
           placeholder="e.g. VIP customers → Newsletter"
           autoComplete="off"
           required
+          aria-invalid={shown.name ? true : undefined}
+          aria-describedby={shown.name ? `${id}-name-error` : undefined}
           data-testid="export-name"
         />
+        {shown.name && (
+          <p id={`${id}-name-error`} className="field-error" data-testid="export-name-error">
+            {shown.name}
+          </p>
+        )}
       </div>
+
+      <SegmentChooser
+        segments={segments}
+        fallback={existing ? { id: existing.segmentId, name: existing.segmentName } : null}
+        value={segmentId}
+        onChange={chooseSegment}
+        onAdded={onSegmentAdded}
+        source={source}
+        sourceLoading={sourceLoading}
+        loadError={loadError}
+        error={shown.segment}
+        disabled={saving}
+      />
 
       <fieldset className="group">
         <legend>Destination</legend>
@@ -147,34 +268,39 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
             </button>
           </div>
         ) : (
-          <>
-            <div className="field">
-              <label htmlFor={`${id}-connection`}>Klaviyo connection</label>
-              <select
-                id={`${id}-connection`}
-                value={connectionId}
-                onChange={(e) => setConnectionId(e.target.value)}
-                required
-                data-testid="export-connection"
-              >
-                {connectionId === "" && (
-                  <option value="" disabled>
-                    Choose a connection
-                  </option>
-                )}
-                {usable.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.verified ? `${c.name} (${c.verified.accountName})` : c.name}
-                  </option>
-                ))}
-              </select>
-              {staleConnection && (
-                <p className="hint warn-text">
-                  “{staleConnection}” is no longer usable by you (or lacks consent): choose another connection.
-                </p>
+          <div className="field">
+            <label htmlFor={`${id}-connection`}>Klaviyo connection</label>
+            <select
+              id={`${id}-connection`}
+              value={connectionId}
+              onChange={(e) => setConnectionId(e.target.value)}
+              required
+              aria-invalid={shown.connection ? true : undefined}
+              aria-describedby={shown.connection ? `${id}-connection-error` : undefined}
+              data-testid="export-connection"
+            >
+              {connectionId === "" && (
+                <option value="" disabled>
+                  Choose a connection
+                </option>
               )}
-            </div>
-          </>
+              {usable.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.verified ? `${c.name} (${c.verified.accountName})` : c.name}
+                </option>
+              ))}
+            </select>
+            {staleConnection && (
+              <p className="hint warn-text">
+                “{staleConnection}” is no longer usable by you (or lacks consent): choose another connection.
+              </p>
+            )}
+            {shown.connection && (
+              <p id={`${id}-connection-error`} className="field-error" data-testid="export-connection-error">
+                {shown.connection}
+              </p>
+            )}
+          </div>
         )}
         <div className="field">
           <label htmlFor={`${id}-list`}>Klaviyo list ID</label>
@@ -189,15 +315,19 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
             placeholder="e.g. Y6nRLr"
             autoComplete="off"
             spellCheck={false}
-            aria-describedby={`${id}-list-hint`}
+            aria-invalid={shown.list ? true : undefined}
+            aria-describedby={`${id}-list-hint${shown.list ? ` ${id}-list-error` : ""}`}
             data-testid="export-list-id"
           />
           <p id={`${id}-list-hint`} className="hint">
-            {listName ? (
-              <span data-testid="picked-list-name">List “{listName}”. </span>
-            ) : null}
+            {listName ? <span data-testid="picked-list-name">List “{listName}”. </span> : null}
             Pick it below, or type it (in Klaviyo: Lists &amp; Segments → your list → Settings → List ID).
           </p>
+          {shown.list && (
+            <p id={`${id}-list-error`} className="field-error" data-testid="export-list-id-error">
+              {shown.list}
+            </p>
+          )}
         </div>
         <ListPicker
           key={connectionId}
@@ -211,87 +341,69 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
       </fieldset>
 
       <fieldset className="group">
-        <legend>Source</legend>
-        <div className="field">
-          <span className="label" id={`${id}-csv-label`}>
-            CSV file
-          </span>
-          <div className="file-pick">
-            <button
-              type="button"
-              onClick={() => void pick()}
-              disabled={csvBusy}
-              aria-describedby={`${id}-csv-label`}
-              data-testid="pick-csv"
-            >
-              Choose CSV file…
-            </button>
-            {csvPath ? (
-              <span className="file-name" title={csvPath} data-testid="csv-file-name">
-                {csv?.fileName ?? baseName(csvPath)}
-              </span>
-            ) : (
-              <span className="muted">No file chosen</span>
-            )}
-          </div>
-          {csvBusy && <p className="hint">Reading the file…</p>}
-          {csvError && (
-            <p className="result result-error" role="alert" data-testid="csv-error">
-              {csvError} Choose the file again, or another one.
-            </p>
-          )}
-          {csv && (
-            <div className="headers" data-testid="csv-headers">
-              <span className="hint">{csv.headers.length} columns:</span>
-              <ul className="chips">
-                {csv.headers.map((h) => (
-                  <li key={h} className="chip">
-                    {h}
-                  </li>
-                ))}
-              </ul>
-            </div>
-          )}
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-email`}>Email column</label>
-          <select
-            id={`${id}-email`}
-            value={emailColumn}
-            onChange={(e) => setEmailColumn(e.target.value)}
-            disabled={headers.length === 0}
-            required
-            aria-describedby={`${id}-email-hint`}
-            data-testid="export-email-column"
-          >
-            {emailColumn === "" && (
-              <option value="" disabled>
-                {headers.length === 0 ? "Choose a CSV file first" : "Choose the email column"}
-              </option>
-            )}
-            {headers.map((h) => (
-              <option key={h} value={h}>
-                {h}
-              </option>
-            ))}
-          </select>
-          <p id={`${id}-email-hint`} className="hint">
-            Klaviyo matches profiles by email address; rows without a valid one are reported as rejected.
+        <legend>Mapping</legend>
+        <p className="hint">
+          Which column becomes which Klaviyo profile attribute. Empty values are never sent, so they never erase what
+          Klaviyo already has.
+        </p>
+        {suggestion.busy && (
+          <p className="hint" data-testid="mapping-suggesting">
+            Pre-selecting columns from the file’s headers…
           </p>
-        </div>
+        )}
+        {suggestion.error && (
+          <p className="result result-error" data-testid="mapping-suggest-error">
+            Could not pre-select the columns: {suggestion.error}
+          </p>
+        )}
+        <MappingEditor
+          draft={draft}
+          columns={columns ?? []}
+          errors={mappingErrors}
+          onChange={(next) => {
+            setDraft(next);
+            setFormError(null);
+          }}
+          disabled={saving}
+        />
+        <MappingPreview segmentId={segmentId || null} mapping={previewMapping} />
       </fieldset>
 
+      <ModeChoice value={mode} onChange={setMode} disabled={saving} />
+
+      <ScheduleEditor draft={schedule} onChange={setSchedule} error={scheduleError} disabled={saving} />
+
+      {formError && (
+        <div className="notice notice-error" role="alert" data-testid="export-form-error">
+          <p>
+            <strong>Not saved.</strong> {formError}
+          </p>
+        </div>
+      )}
+
       <div className="actions">
-        <button type="submit" className="button-primary" disabled={!canSave} data-testid="export-save">
+        <button type="submit" className="button-primary" disabled={saving || usable.length === 0} data-testid="export-save">
           {saving ? "Saving…" : "Save export"}
         </button>
         <button type="button" onClick={onCancel} disabled={saving} data-testid="export-cancel">
           Cancel
         </button>
-        <span className="hint">
-          {missing.length > 0 ? `Needs ${missing.join(", ")}. ` : ""}Saving does not run the export.
+        <span className="hint" role={submitted && !valid ? "alert" : undefined} data-testid="export-form-hint">
+          {missing.length > 0
+            ? `Needs ${missing.join(", ")}. `
+            : submitted && !valid
+              ? "Fix the fields marked above. "
+              : ""}
+          Saving does not run the export.
         </span>
       </div>
     </form>
   );
+}
+
+/** `known` with `extra` added (or replacing the same ids), sorted by name. */
+function mergeSegments(known: SegmentView[], extra: SegmentView[]): SegmentView[] {
+  const byId = new Map(known.map((s) => [s.id, s]));
+  for (const s of extra) byId.set(s.id, s);
+  return Array.from(byId.values()).sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,5 +1,9 @@
+import { useId } from "react";
 import type { ExportView } from "../api";
 import { baseName, formatCount, formatDateTime } from "../format";
+import { COLUMN_KEYS } from "../mapping";
+import { describeSchedule } from "../schedule";
+import { MODE_EXPLANATION, MODE_LABEL } from "./ModeChoice";
 import { StatusBadge } from "./StatusBadge";
 
 interface ExportRowProps {
@@ -10,8 +14,26 @@ interface ExportRowProps {
   onRemove: () => void;
 }
 
+export const RESUME_HINT =
+  "The last run stopped before the end. Resume continues where it stopped: profiles Klaviyo already accepted are not sent again.";
+
+/** "email from “E-mail”, and 3 more attributes". */
+function describeMapping(item: ExportView): string {
+  const m = item.mapping;
+  const others =
+    COLUMN_KEYS.filter((k) => k !== "email" && m[k]).length + Object.keys(m.properties ?? {}).length;
+  const more = others === 0 ? "" : others === 1 ? ", and 1 more attribute" : `, and ${others} more attributes`;
+  return `email from “${item.emailColumn}”${more}`;
+}
+
 export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: ExportRowProps) {
+  const id = useId();
   const last = item.lastRun;
+  const fileName = baseName(item.sourcePath);
+  const resumable = item.resumable;
+  const describedBy = [resumable ? `${id}-resume` : null, runDisabledReason ? `${id}-blocked` : null]
+    .filter(Boolean)
+    .join(" ");
   return (
     <li className="card" data-testid="export-row" data-export-id={item.id} data-name={item.name}>
       <div className="card-head">
@@ -19,14 +41,30 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
         {last && <StatusBadge status={last.status} testId="export-last-status" />}
       </div>
       <dl className="facts">
-        <dt>Connection</dt>
-        <dd>{item.connectionName ?? <span className="warn-text">None — edit to choose one</span>}</dd>
-        <dt>Klaviyo list</dt>
-        <dd className="mono">{item.listId}</dd>
-        <dt>CSV file</dt>
-        <dd title={item.csvPath}>
-          {baseName(item.csvPath)} <span className="muted">(email in “{item.emailColumn}”)</span>
+        <dt>Segment</dt>
+        <dd data-testid="export-segment-name" title={item.sourcePath}>
+          {item.segmentName}{" "}
+          <span className="muted">
+            from {item.sourceName}
+            {item.sourceName !== fileName ? ` (${fileName})` : ""}
+          </span>
         </dd>
+        <dt>Connection</dt>
+        <dd data-testid="export-connection-name">
+          {item.connectionName ?? <span className="warn-text">None — edit to choose one</span>}
+        </dd>
+        <dt>Klaviyo list</dt>
+        <dd className="mono" data-testid="export-list">
+          {item.listId}
+        </dd>
+        <dt>Mapping</dt>
+        <dd>{describeMapping(item)}</dd>
+        <dt>Mode</dt>
+        <dd data-testid="export-mode-name" title={MODE_EXPLANATION[item.mode]}>
+          {MODE_LABEL[item.mode]}
+        </dd>
+        <dt>Schedule</dt>
+        <dd data-testid="export-schedule">{describeSchedule(item.schedule, item.nextRunAt)}</dd>
         <dt>Last run</dt>
         <dd data-testid="export-last-run">
           {last ? (
@@ -45,11 +83,13 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
           className="button-primary"
           onClick={onRun}
           disabled={runDisabledReason !== null}
-          title={runDisabledReason ?? undefined}
+          title={runDisabledReason ?? (resumable ? RESUME_HINT : undefined)}
+          aria-label={resumable ? `Resume ${item.name}` : `Run ${item.name} now`}
+          aria-describedby={describedBy || undefined}
           data-testid="run-now"
-          aria-label={`Run ${item.name} now`}
+          data-resumable={resumable ? "true" : "false"}
         >
-          Run now
+          {resumable ? "Resume" : "Run now"}
         </button>
         <button type="button" onClick={onEdit} data-testid="export-edit" aria-label={`Edit ${item.name}`}>
           Edit
@@ -64,7 +104,16 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
           Remove
         </button>
       </div>
-      {runDisabledReason && <p className="hint">{runDisabledReason}</p>}
+      {resumable && (
+        <p id={`${id}-resume`} className="hint" data-testid="export-resume-hint">
+          {RESUME_HINT}
+        </p>
+      )}
+      {runDisabledReason && (
+        <p id={`${id}-blocked`} className="hint">
+          {runDisabledReason}
+        </p>
+      )}
     </li>
   );
 }

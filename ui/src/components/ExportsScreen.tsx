@@ -36,6 +36,7 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
   const [notice, setNotice] = useState<string | null>(null);
   const [removing, setRemoving] = useState<ExportView | null>(null);
   const [removeBusy, setRemoveBusy] = useState(false);
+  const [removeError, setRemoveError] = useState<string | null>(null);
   const { run, start, cancel, close } = useExportRun();
 
   const reload = useCallback(async () => {
@@ -74,14 +75,16 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
   async function confirmRemove() {
     if (!removing) return;
     setRemoveBusy(true);
+    setRemoveError(null);
     try {
       await api.deleteExport(removing.id);
       setNotice(`Removed “${removing.name}”.`);
       setRemoving(null);
       await reload();
     } catch (e) {
+      // E.g. a contributor removing an export of an admins-only connection: say why here.
+      setRemoveError(`“${removing.name}” was not removed: ${api.toAppError(e).message}`);
       setRemoving(null);
-      report(e);
     } finally {
       setRemoveBusy(false);
     }
@@ -127,6 +130,7 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
           className="button-primary"
           onClick={() => {
             setNotice(null);
+            setRemoveError(null);
             setEditing({ item: null });
           }}
           data-testid="new-export"
@@ -134,11 +138,22 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
           New export
         </button>
       </div>
-      <p className="lede">An export sends the people in a CSV file to a Klaviyo list. It runs only when you say so.</p>
+      <p className="lede">
+        An export sends the people in a segment to a Klaviyo list: when you click Run, or on its schedule while Segport
+        is open.
+      </p>
       {notice && (
         <p className="notice notice-success" role="status" data-testid="export-saved">
           {notice}
         </p>
+      )}
+      {removeError && (
+        <div className="notice notice-error" role="alert" data-testid="export-remove-error">
+          <p>{removeError}</p>
+          <button type="button" onClick={() => setRemoveError(null)}>
+            Dismiss
+          </button>
+        </div>
       )}
       {exports === null ? (
         <p className="muted">Loading exports…</p>
@@ -146,7 +161,9 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
         <div className="empty" data-testid="exports-empty">
           <p>No exports yet.</p>
           {hasUsableConnection ? (
-            <p className="muted">Create one with “New export”: pick a CSV file, its email column and a Klaviyo list.</p>
+            <p className="muted">
+              Create one with “New export”: choose a segment (or a file), its email column and a Klaviyo list.
+            </p>
           ) : (
             <>
               <p className="muted">
@@ -168,13 +185,17 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
               runDisabledReason={runBlocker(item, connections)}
               onEdit={() => {
                 setNotice(null);
+                setRemoveError(null);
                 setEditing({ item });
               }}
               onRun={() => {
                 setNotice(null);
                 start(item);
               }}
-              onRemove={() => setRemoving(item)}
+              onRemove={() => {
+                setRemoveError(null);
+                setRemoving(item);
+              }}
             />
           ))}
         </ul>

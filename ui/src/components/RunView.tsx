@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { RunCounts as Counts } from "../api";
+import { estimateRemaining, formatRemaining } from "../eta";
 import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
 import { currentRate, formatRate, rateSeries, sparklinePoints } from "../throughput";
 import type { RunState } from "../useExportRun";
@@ -63,7 +64,7 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
         </div>
         {running && <Throughput run={run} />}
         {running ? (
-          <progress aria-label="Export progress" />
+          <RunProgress run={run} counts={counts} />
         ) : (
           <progress aria-label="Export progress" value={1} max={1} />
         )}
@@ -145,18 +146,41 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
 const SPARK_W = 160;
 const SPARK_H = 28;
 
+/** Rows of the segment read so far out of its total, when the total is known; else indeterminate. */
+function RunProgress({ run, counts }: { run: RunState; counts: Counts }) {
+  const phase = run.last?.phase ?? "starting";
+  const reading = phase === "starting" || phase === "reading" || phase === "sending";
+  if (run.total === null || run.total <= 0 || !reading) return <progress aria-label="Export progress" />;
+  return (
+    <progress
+      aria-label="Export progress"
+      value={Math.min(counts.matched, run.total)}
+      max={run.total}
+      data-testid="run-progress"
+    />
+  );
+}
+
 /**
- * Profiles sent per second over the last few seconds, and a sparkline of the last minute. No
- * ETA: a streamed source's total is unknown, so a remaining time would be a guess.
+ * Profiles sent per second over the last few seconds, a sparkline of the last minute, and the
+ * time left — only while it can be known: the segment's rows were counted when the run started
+ * and are still being read (see eta.ts). Otherwise no time left is shown.
  */
 function Throughput({ run }: { run: RunState }) {
   const rate = currentRate(run.samples);
   const series = rateSeries(run.samples);
+  const counts = run.last?.counts ?? ZERO;
+  const remaining = estimateRemaining(run.total, counts, run.last?.phase ?? "starting", run.rows);
   return (
     <div className="run-rate">
       <span data-testid="run-rate" data-value={rate === null ? "" : rate.toFixed(1)}>
         {rate === null ? "Measuring the rate…" : `Sending ${formatRate(rate)}`}
       </span>
+      {remaining !== null && run.total !== null && (
+        <span data-testid="run-eta" data-value={Math.round(remaining / 1000)}>
+          {counts.matched.toLocaleString()} of {run.total.toLocaleString()} rows, {formatRemaining(remaining)}
+        </span>
+      )}
       {series.length > 1 && (
         <svg
           className="sparkline"

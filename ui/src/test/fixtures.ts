@@ -19,14 +19,22 @@ export function exportView(overrides: Partial<ExportView> = {}): ExportView {
   return {
     id: "exp-1",
     name: "VIPs",
+    segmentId: "seg-vips",
+    segmentName: "All rows of vips.csv",
+    sourceName: "vips.csv",
+    sourcePath: "/data/vips.csv",
     connectionId: "conn-1",
     connectionName: "Main store",
-    csvPath: "/data/vips.csv",
     listId: "Y6nRLr",
+    mapping: { email: "E-mail", first_name: "First", invalid_phone: "reject" },
     emailColumn: "E-mail",
+    mode: "upsert",
+    schedule: { kind: "manual" },
+    nextRunAt: null,
     createdAt: "2025-01-02T10:00:00Z",
     updatedAt: "2025-01-02T10:00:00Z",
     lastRun: null,
+    resumable: false,
     ...overrides,
   };
 }
@@ -43,6 +51,55 @@ export function runView(overrides: Partial<RunView> = {}): RunView {
     startedAt: "2025-01-02T10:00:00Z",
     finishedAt: "2025-01-02T10:00:05Z",
     error: null,
+    ...overrides,
+  };
+}
+
+// ---- Export form: a segment of a file, its source and the mapping preview -------------
+
+// (Own aliases: this block does not depend on the imports of the blocks above.)
+import type { ProfilePreview, SegmentView as FormSegment, SourceView as FormSource } from "../api";
+
+/** The "All rows of vips.csv" segment that `exportView()` sends. */
+export function fileSegment(overrides: Partial<FormSegment> = {}): FormSegment {
+  return {
+    id: "seg-vips",
+    name: "All rows of vips.csv",
+    sourceId: "src-vips",
+    sourceName: "vips.csv",
+    filter: null,
+    filterText: null,
+    exports: [],
+    ...overrides,
+  };
+}
+
+/** The source of `fileSegment()`, as detected from its file. */
+export function fileSource(overrides: Partial<FormSource> = {}): FormSource {
+  return {
+    id: "src-vips",
+    name: "vips.csv",
+    kind: "csv",
+    path: "/data/vips.csv",
+    fileName: "vips.csv",
+    table: null,
+    state: "ok",
+    message: null,
+    columns: ["E-mail", "First", "Last", "Phone", "City", "Plan"].map((name) => ({ name, inferred: "text" })),
+    sample: [],
+    size: 1024,
+    modifiedAt: "2025-01-02T10:00:00Z",
+    segments: ["All rows of vips.csv"],
+    ...overrides,
+  };
+}
+
+export function profilePreview(overrides: Partial<ProfilePreview> = {}): ProfilePreview {
+  return {
+    line: 2,
+    profile: '{\n  "email": "ann@example.com"\n}',
+    reject: null,
+    warning: null,
     ...overrides,
   };
 }

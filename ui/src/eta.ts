@@ -1,0 +1,65 @@
+// A run's estimated time left, only when it can be honest about it.
+//
+// A run streams its source, so its events never say how many rows there will be. The total is
+// knowable only from a count of the segment made when the run starts (previewSegment counts the
+// matching rows of the whole file): with it, the rows of the segment read so far (`matched`)
+// and the pace at which they are read give the time left to read and send them. Without a total,
+// or once every row is read (waiting for Klaviyo, fetching errors and removing take as long as
+// Klaviyo takes), there is no estimate.
+
+import type { RunCounts, RunPhase } from "./api";
+import { formatDuration } from "./format";
+
+/** When (ms) and how many rows of the segment had been read by then. */
+export interface RowSample {
+  t: number;
+  rows: number;
+}
+
+/** Keep the last `keepMs` of samples; one sample per instant. */
+export function addRowSample(samples: RowSample[], sample: RowSample, keepMs = 30_000): RowSample[] {
+  const last = samples[samples.length - 1];
+  const base = last && last.t === sample.t ? samples.slice(0, -1) : samples;
+  const next = [...base, sample];
+  const cutoff = sample.t - keepMs;
+  const first = next.findIndex((s) => s.t >= cutoff);
+  return first > 0 ? next.slice(first) : next;
+}
+
+/** Rows per second over the last `windowMs`; null until two samples a moment apart exist. */
+export function rowRate(samples: RowSample[], windowMs = 10_000): number | null {
+  if (samples.length < 2) return null;
+  const last = samples[samples.length - 1];
+  let start = samples.find((s) => s.t >= last.t - windowMs) ?? samples[0];
+  if (start === last) start = samples[samples.length - 2];
+  const seconds = (last.t - start.t) / 1000;
+  if (seconds <= 0) return null;
+  return Math.max(0, (last.rows - start.rows) / seconds);
+}
+
+const ESTIMATED_PHASES: RunPhase[] = ["starting", "reading", "sending"];
+
+/**
+ * Milliseconds left, or null when there is no honest estimate: no total, a phase after the
+ * reading, every row read already, or no pace measured yet.
+ */
+export function estimateRemaining(
+  total: number | null,
+  counts: RunCounts,
+  phase: RunPhase,
+  samples: RowSample[],
+): number | null {
+  if (total === null || total <= 0) return null;
+  if (!ESTIMATED_PHASES.includes(phase)) return null;
+  const left = total - counts.matched;
+  if (left <= 0) return null;
+  const rate = rowRate(samples);
+  if (rate === null || rate <= 0) return null;
+  return (left / rate) * 1000;
+}
+
+/** "about 40 s left", "about 3 min 5 s left", "about 2 h 4 min left". */
+export function formatRemaining(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  return `about ${seconds < 60 ? `${seconds} s` : formatDuration(seconds * 1000)} left`;
+}
