@@ -98,6 +98,33 @@ impl Counters {
     }
 }
 
+/// Crash-test hook (crates/cli/tests/crash.rs), off unless the environment sets it.
+///
+/// `SEGPORT_TEST_PAUSE_AT=POINT:N` freezes the process the N-th time it reaches POINT: it
+/// prints `segport-test-paused POINT:N` on stderr and sleeps for ever, so that a test can kill
+/// it there with SIGKILL. Points: `read` (the N-th source row has just been read), `checkpoint`
+/// (inside the N-th `Store::record_job` transaction, before it commits: Klaviyo has accepted
+/// the batch but the checkpoint does not hold it yet) and `job-complete` (inside the N-th
+/// `Store::complete_job` transaction). The variable is read once; unset, a call costs one
+/// atomic load.
+pub(crate) fn test_pause_at(point: &str) {
+    static PAUSE: std::sync::OnceLock<Option<(String, u64, AtomicU64)>> =
+        std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| {
+        let v = std::env::var("SEGPORT_TEST_PAUSE_AT").ok()?;
+        let (p, n) = v.rsplit_once(':')?;
+        Some((p.to_owned(), n.parse().ok()?, AtomicU64::new(0)))
+    });
+    let Some((p, n, seen)) = pause else { return };
+    if p == point && seen.fetch_add(1, Ordering::SeqCst) + 1 == *n {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "segport-test-paused {point}:{n}");
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+}
+
 fn add(a: &AtomicU64, n: u64) {
     a.fetch_add(n, Ordering::Relaxed);
 }
@@ -606,6 +633,7 @@ fn read_batches(
 
     let mut handle = |item: RowItem| -> Result<()> {
         add(&c.read, 1);
+        test_pause_at("read");
         let (line, values) = match item {
             RowItem::Bad { line, reason } => {
                 shared.rejects.push(c, line, "", reason);
