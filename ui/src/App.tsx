@@ -6,7 +6,9 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { ExportsScreen } from "./components/ExportsScreen";
 import { HistoryScreen } from "./components/HistoryScreen";
 import { Nav, type Tab } from "./components/Nav";
+import { SegmentsScreen } from "./components/SegmentsScreen";
 import { SettingsScreen } from "./components/SettingsScreen";
+import { SourcesScreen } from "./components/SourcesScreen";
 import { useErrorState } from "./errors";
 import logo from "./assets/logo.svg";
 
@@ -14,6 +16,8 @@ export function App() {
   const { report, dismiss } = useErrorState();
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [infoFailed, setInfoFailed] = useState(false);
+  // A warning about the data folder (e.g. an unreadable database kept aside), until dismissed.
+  const [noticeDismissed, setNoticeDismissed] = useState(false);
   const [tab, setTab] = useState<Tab>("exports");
   const [connections, setConnections] = useState<ConnectionView[] | null>(null);
   // Set when another screen sends the user to edit a connection (the demo does).
@@ -88,6 +92,21 @@ export function App() {
         )}
       </header>
       <ErrorBanner />
+      {info?.notice && !noticeDismissed && (
+        <div className="banner notice-warn" style={{ borderBottom: "1px solid var(--warn)" }}>
+          <p role="alert" data-testid="notice-banner">
+            {info.notice}
+          </p>
+          <button
+            type="button"
+            className="button-quiet"
+            onClick={() => setNoticeDismissed(true)}
+            data-testid="notice-dismiss"
+          >
+            Dismiss
+          </button>
+        </div>
+      )}
       <main className="app-main">
         {infoFailed && !info ? (
           <div className="empty">
@@ -104,6 +123,10 @@ export function App() {
             onDemoStarted={onDemoStarted}
             onGoToConnections={() => navigate("connections")}
           />
+        ) : tab === "sources" ? (
+          <SourcesScreen key={visit} />
+        ) : tab === "segments" ? (
+          <SegmentsScreen key={visit} onGoToSources={() => navigate("sources")} />
         ) : tab === "connections" ? (
           <ConnectionsScreen
             key={visit}

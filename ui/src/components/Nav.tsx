@@ -1,7 +1,9 @@
-export type Tab = "exports" | "connections" | "history" | "settings";
+export type Tab = "exports" | "sources" | "segments" | "connections" | "history" | "settings";
 
 const TABS: { id: Tab; label: string }[] = [
   { id: "exports", label: "Exports" },
+  { id: "sources", label: "Sources" },
+  { id: "segments", label: "Segments" },
   { id: "connections", label: "Connections" },
   { id: "history", label: "History" },
   { id: "settings", label: "Settings" },

@@ -55,6 +55,64 @@ export function runView(overrides: Partial<RunView> = {}): RunView {
   };
 }
 
+// ---- Sources and segments ----------------------------------------------------------
+
+import type { SegmentPreview, SegmentView, SourceView } from "../api";
+
+export function sourceView(overrides: Partial<SourceView> = {}): SourceView {
+  return {
+    id: "src-1",
+    name: "customers.csv",
+    kind: "csv",
+    path: "/data/customers.csv",
+    fileName: "customers.csv",
+    table: null,
+    state: "ok",
+    message: null,
+    columns: [
+      { name: "email", inferred: "email" },
+      { name: "country", inferred: "text" },
+      { name: "orders", inferred: "integer" },
+    ],
+    sample: [
+      ["ann@example.com", "PL", "3"],
+      ["bob@example.com", "DE", "12"],
+    ],
+    size: 2048,
+    modifiedAt: "2025-01-02T10:00:00Z",
+    segments: [],
+    ...overrides,
+  };
+}
+
+export function segmentView(overrides: Partial<SegmentView> = {}): SegmentView {
+  return {
+    id: "seg-1",
+    name: "Polish buyers",
+    sourceId: "src-1",
+    sourceName: "customers.csv",
+    filter: {
+      kind: "group",
+      op: "and",
+      rules: [{ kind: "rule", column: "country", cmp: "eq", value: "PL" }],
+    },
+    filterText: 'all(country = "PL")',
+    exports: [],
+    ...overrides,
+  };
+}
+
+export function segmentPreview(overrides: Partial<SegmentPreview> = {}): SegmentPreview {
+  return {
+    columns: ["email", "country", "orders"],
+    total: 2,
+    matching: 1,
+    badRows: 0,
+    sample: [["ann@example.com", "PL", "3"]],
+    ...overrides,
+  };
+}
+
 // ---- Export form: a segment of a file, its source and the mapping preview -------------
 
 // (Own aliases: this block does not depend on the imports of the blocks above.)
