@@ -78,14 +78,18 @@ describe("command names and arguments", () => {
 
     await api.saveConnection(input);
     await api.deleteExport("e1");
-    await api.inspectCsv("/tmp/a.csv");
+    await api.inspectSource("s1");
+    await api.addFileSegment("/tmp/a.db", "sqlite", "customers");
+    await api.previewSegment("s1", null);
     await api.cancelRun("r1");
     await api.listRuns(null);
 
     expect(invoke.mock.calls).toEqual([
       ["save_connection", { input }],
       ["delete_export", { id: "e1" }],
-      ["inspect_csv", { path: "/tmp/a.csv" }],
+      ["inspect_source", { id: "s1" }],
+      ["add_file_segment", { path: "/tmp/a.db", kind: "sqlite", table: "customers" }],
+      ["preview_segment", { sourceId: "s1", filter: null }],
       ["cancel_run", { runId: "r1" }],
       ["list_runs", { exportId: null }],
     ]);
