@@ -13,6 +13,8 @@
 //! ACTION  := ok | 500 | 503 | 504          JSON:API error document with that status
 //!          | html502 | html503 | html504 | html524   text/html body, like a proxy's
 //!          | 429[:SECS]                    a `throttled` answer (Retry-After SECS, default 1)
+//!          | 429:none                      a `throttled` answer with no Retry-After and no time
+//!                                        in its detail (a gateway's bare 429)
 //!          | drop                          close the connection without answering
 //!          | slow:MS                       wait MS milliseconds, then answer normally
 //!          | revoke                        revoke the request's key: this and later requests 401
@@ -43,6 +45,10 @@ pub enum FaultAction {
     Html(u16),
     /// 429 `throttled` with `Retry-After` of this many seconds.
     Throttle(u64),
+    /// 429 `throttled` with no hint at all: no `Retry-After`, no "Expected available in N
+    /// seconds" in the detail. Klaviyo's 429 does not always carry `Retry-After` (API.md); this
+    /// is the worst case, where the client must pick its own backoff.
+    ThrottleBare,
     /// Close the connection without answering.
     Drop,
     /// Wait, then answer normally.
@@ -98,7 +104,7 @@ pub struct Fault {
 pub enum FaultParseError {
     #[error("fault `{0}`: expected TARGET=PLAN or revoke:KEY@after:N[:TARGET]")]
     Shape(String),
-    #[error("fault `{spec}`: unknown action `{action}` (ok, 500, 503, 504, html502, html503, html504, html524, 429[:SECS], drop, slow:MS, revoke)")]
+    #[error("fault `{spec}`: unknown action `{action}` (ok, 500, 503, 504, html502, html503, html504, html524, 429[:SECS], 429:none, drop, slow:MS, revoke)")]
     Action { spec: String, action: String },
     #[error("fault `{spec}`: bad number `{value}`")]
     Number { spec: String, value: String },
@@ -155,7 +161,9 @@ fn parse_action(spec: &str, a: &str) -> Result<FaultAction, FaultParseError> {
         "drop" => FaultAction::Drop,
         "revoke" => FaultAction::Revoke,
         _ => {
-            if let Some(secs) = a.strip_prefix("429:") {
+            if a == "429:none" {
+                FaultAction::ThrottleBare
+            } else if let Some(secs) = a.strip_prefix("429:") {
                 FaultAction::Throttle(number(spec, secs)?)
             } else if let Some(ms) = a.strip_prefix("slow:") {
                 FaultAction::Slow(Duration::from_millis(number(spec, ms)?))
@@ -226,6 +234,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Status(s) => write!(f, "{s}"),
             FaultAction::Html(s) => write!(f, "html{s}"),
             FaultAction::Throttle(s) => write!(f, "429:{s}"),
+            FaultAction::ThrottleBare => write!(f, "429:none"),
             FaultAction::Drop => write!(f, "drop"),
             FaultAction::Slow(d) => write!(f, "slow:{}", d.as_millis()),
             FaultAction::Revoke => write!(f, "revoke"),
@@ -332,6 +341,8 @@ mod tests {
             "bulk_import_profiles=503@0.1",
             "bulk_import_profiles=seq:ok,503,html502,drop,slow:2000,ok",
             "POST /api/profile-bulk-import-jobs=seq:504,429:3,revoke",
+            "bulk_import_profiles=seq:429:none,429:2,ok",
+            "*=429:none@0.5",
             "*=500@0.25,drop@0.5",
             "revoke:pk_x@after:5:bulk_import_profiles",
             "revoke:pk_x@after:0",
@@ -339,6 +350,23 @@ mod tests {
             let f: Fault = spec.parse().expect(spec);
             assert_eq!(f.to_string(), spec);
         }
+    }
+
+    #[test]
+    fn a_bare_429_is_its_own_action() {
+        let f: Fault = "get_lists=seq:429:none,429,429:7".parse().unwrap();
+        assert_eq!(
+            f.plan,
+            FaultPlan::Sequence(vec![
+                FaultAction::ThrottleBare,
+                FaultAction::Throttle(1),
+                FaultAction::Throttle(7),
+            ])
+        );
+        assert!(matches!(
+            "get_lists=seq:429:never".parse::<Fault>(),
+            Err(FaultParseError::Number { .. })
+        ));
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub async fn gate(State(s): State<Arc<AppState>>, req: Request, next: Next) -> R
         FaultAction::Status(code) => return server_error(code),
         FaultAction::Html(code) => return html_error(code),
         FaultAction::Throttle(secs) => return throttled(secs, s.retry_after),
+        FaultAction::ThrottleBare => return throttled_bare(),
         FaultAction::Drop => {
             if let Some(kill) = req.extensions().get::<ConnKill>() {
                 s.stats().answered(&crate::route_of(&req), "dropped");
@@ -175,6 +176,17 @@ pub fn throttled(secs: u64, retry_after: bool) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
+}
+
+/// 429 `throttled` with neither `Retry-After` nor a time in the detail (fault `429:none`).
+fn throttled_bare() -> Response {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled",
+        "Request was throttled.",
+        "Request was throttled.",
+    )
+    .into_response()
 }
 
 fn status(code: u16) -> StatusCode {
