@@ -43,17 +43,23 @@ impl KeyringStore {
     }
 }
 
+/// What the user reads when the system keychain cannot be reached or is locked: what happened,
+/// how to fix it, and the headless way around it.
+pub const KEYCHAIN_UNAVAILABLE: &str = "the system keychain is not available. Start or unlock \
+     it and try again: on Linux, GNOME Keyring or KWallet (any Secret Service provider, in a \
+     desktop session); on macOS, the login keychain; on Windows, Credential Manager. Without a \
+     keychain, segport-cli can read a connection's key from the environment variable the \
+     connection names in api_key_env (set it in a config file and run `segport-cli config \
+     import FILE.toml`)";
+
 fn keychain_error(e: keyring::Error) -> CoreError {
-    let hint = match &e {
-        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
-            " Make sure a keychain service is running and unlocked (on Linux: GNOME Keyring or \
-             another Secret Service provider), or give the connection an api_key_env for \
-             headless use."
-        }
-        _ => "",
-    };
     // keyring's errors never contain the password itself.
-    CoreError::Keychain(format!("{e}.{hint}"))
+    match &e {
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
+            CoreError::Keychain(format!("{KEYCHAIN_UNAVAILABLE}. (Details: {e})"))
+        }
+        _ => CoreError::Keychain(format!("{e}.")),
+    }
 }
 
 impl SecretStore for KeyringStore {
@@ -117,7 +123,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "keychain.unavailable");
         let msg = err.to_string();
-        assert!(msg.contains("Secret Service"), "{msg}");
+        for needle in [
+            "the system keychain is not available",
+            "GNOME Keyring",
+            "KWallet",
+            "Secret Service",
+            "api_key_env",
+            "locked",
+        ] {
+            assert!(msg.contains(needle), "{needle:?} missing from: {msg}");
+        }
         assert!(!msg.contains("pk_should_not_leak"));
     }
 }

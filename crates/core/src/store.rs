@@ -468,6 +468,12 @@ impl Store {
         let mut db = 'checked: {
             for _ in 0..4 {
                 let identity = file_identity(path);
+                // Companion files the inspection itself may create (a read-only connection on a
+                // WAL database makes an empty -wal and a -shm): those are not kept.
+                let companions_before: Vec<bool> = DB_FILE_SUFFIXES[1..]
+                    .iter()
+                    .map(|s| exists(&with_suffix(path, s)))
+                    .collect();
                 let verdict = match identity {
                     None => Verdict::Usable,
                     Some(_) => match header_problem(path)? {
@@ -485,6 +491,14 @@ impl Store {
                         )))
                     }
                     Verdict::Unreadable(reason) => {
+                        for (suffix, existed) in DB_FILE_SUFFIXES[1..].iter().zip(companions_before)
+                        {
+                            let made_by_us = with_suffix(path, suffix);
+                            if !existed && exists(&made_by_us) {
+                                // Best effort: if it stays, it is moved aside with the file.
+                                let _ = std::fs::remove_file(&made_by_us);
+                            }
+                        }
                         if let Some(kept) = keep_aside(path, identity, reason)? {
                             tracing::warn!(
                                 kept = %kept.path.display(),

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use segport_core::model::*;
 use segport_core::store::{schema_version, Store};
+use std::path::{Path, PathBuf};
 
 #[test]
 fn fresh_database_is_migrated_to_the_latest_version_in_wal_mode() {
@@ -185,19 +186,260 @@ fn a_version_1_database_with_data_is_upgraded_with_a_backup_beside_it() {
     assert_eq!(v, 1);
 }
 
+// ---- unreadable files: kept aside, never overwritten; a fresh database in their place ----
+
+/// The `segport.db.unreadable-*` files in `dir` (with their -wal/-shm), sorted.
+fn kept_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("segport.db.unreadable-")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Open the folder: the file must be kept aside byte for byte, a fresh database must work,
+/// and the notice must say why and where the file is. Returns the kept path and the reason.
+fn assert_kept_aside(dir: &Path, original: &[u8]) -> (PathBuf, String) {
+    let store = Store::open_dir(dir).expect("a fresh database is started");
+    let kept = store.kept_aside().expect("the file is kept aside").clone();
+    // segport.db.unreadable-YYYYMMDD-HHMMSS
+    let name = kept
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let stamp = name.strip_prefix("segport.db.unreadable-").unwrap();
+    assert_eq!(stamp.len(), 15, "{name}");
+    assert!(
+        stamp
+            .chars()
+            .enumerate()
+            .all(|(i, c)| if i == 8 { c == '-' } else { c.is_ascii_digit() }),
+        "{name}"
+    );
+    assert_eq!(kept.path.parent(), Some(dir));
+    assert_eq!(std::fs::read(&kept.path).unwrap(), original);
+    // The new database is a working, current one.
+    assert_eq!(store.user_version().unwrap(), schema_version() as i64);
+    store.set_setting("after", "works").unwrap();
+    assert_eq!(store.setting("after").unwrap().as_deref(), Some("works"));
+    let message = kept.message();
+    assert!(
+        message.contains(&kept.path.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains("started with an empty database"),
+        "{message}"
+    );
+    assert!(message.contains(&kept.reason), "{message}");
+    drop(store);
+    // Opening again finds a healthy database: nothing more is moved.
+    let again = Store::open_dir(dir).unwrap();
+    assert!(again.kept_aside().is_none());
+    assert_eq!(again.setting("after").unwrap().as_deref(), Some("works"));
+    let kept_main: Vec<PathBuf> = kept_files(dir)
+        .into_iter()
+        .filter(|p| {
+            !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(kept_main, vec![kept.path.clone()]);
+    (kept.path, kept.reason)
+}
+
 #[test]
-fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
+fn a_file_that_is_not_a_database_is_kept_aside_with_its_wal_and_a_fresh_one_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = b"this is not sqlite, it is a text file that must survive".repeat(50);
+    std::fs::write(dir.path().join("segport.db"), &garbage).unwrap();
+    std::fs::write(dir.path().join("segport.db-wal"), b"wal bytes").unwrap();
+    std::fs::write(dir.path().join("segport.db-shm"), b"shm bytes").unwrap();
+    let (kept, reason) = assert_kept_aside(dir.path(), &garbage);
+    assert_eq!(reason, "it is not a SQLite database");
+    // The companions moved with it, under the same name (so SQLite would find them together).
+    let companion = |suffix: &str| {
+        let mut p = kept.clone().into_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    assert_eq!(std::fs::read(companion("-wal")).unwrap(), b"wal bytes");
+    assert_eq!(std::fs::read(companion("-shm")).unwrap(), b"shm bytes");
+}
+
+#[test]
+fn a_few_stray_bytes_are_not_mistaken_for_an_empty_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("segport.db"), b"SQLite format 3\0abc").unwrap();
+    let (_, reason) = assert_kept_aside(dir.path(), b"SQLite format 3\0abc");
+    assert!(reason.contains("truncated"), "{reason}");
+}
+
+#[test]
+fn a_truncated_database_is_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open_dir(dir.path()).unwrap();
+        // Enough rows for the settings table to span many pages.
+        for i in 0..2000 {
+            store
+                .set_setting(&format!("key-{i:05}"), &"v".repeat(200))
+                .unwrap();
+        }
+    }
+    let path = dir.path().join("segport.db");
+    // Closing the last connection checkpointed the WAL into the file.
+    assert!(!dir.path().join("segport.db-wal").exists());
+    let full = std::fs::read(&path).unwrap();
+    assert!(full.len() > 100_000, "{}", full.len());
+    let truncated = &full[..full.len() / 2 + 123];
+    std::fs::write(&path, truncated).unwrap();
+    let (kept, reason) = assert_kept_aside(dir.path(), truncated);
+    assert!(reason.starts_with("it is damaged"), "{reason}");
+    // Nothing the check itself created (an empty -wal, a -shm) is kept with it.
+    assert_eq!(kept_files(dir.path()), vec![kept]);
+}
+
+#[test]
+fn a_database_with_a_damaged_page_is_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open_dir(dir.path()).unwrap();
+        for i in 0..500 {
+            store
+                .set_setting(&format!("key-{i:05}"), &"v".repeat(200))
+                .unwrap();
+        }
+    }
+    let path = dir.path().join("segport.db");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Scribble over the middle of the file (B-tree pages), keep the header.
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 3000] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let (kept, reason) = assert_kept_aside(dir.path(), &bytes);
+    assert!(reason.starts_with("it is damaged"), "{reason}");
+    assert_eq!(kept_files(dir.path()), vec![kept]);
+}
+
+#[test]
+fn another_programs_sqlite_database_is_kept_aside() {
+    for user_version in [0, 1, 999] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segport.db");
+        {
+            let db = rusqlite::Connection::open(&path).unwrap();
+            db.execute_batch(
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT);
+                 INSERT INTO customers (email) VALUES ('ada@example.com');",
+            )
+            .unwrap();
+            db.pragma_update(None, "user_version", user_version)
+                .unwrap();
+        }
+        let original = std::fs::read(&path).unwrap();
+        let (kept, reason) = assert_kept_aside(dir.path(), &original);
+        assert_eq!(
+            reason, "it is not a Segport database: it holds other tables (customers)",
+            "user_version {user_version}"
+        );
+        // Still the other program's database, with its data.
+        let other = rusqlite::Connection::open(&kept).unwrap();
+        let email: String = other
+            .query_row("SELECT email FROM customers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(email, "ada@example.com");
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_segport_is_refused_with_update_advice_and_never_moved() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("segport.db");
-    std::fs::write(
-        &path,
-        b"this is not sqlite, it is a text file that must survive",
-    )
-    .unwrap();
-    let err = Store::open(&path).err().expect("must refuse");
-    assert_eq!(err.code(), "store.open_failed");
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        b"this is not sqlite, it is a text file that must survive"
-    );
+    segport_core::store::create_at_version(&path, schema_version()).unwrap();
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("CREATE TABLE from_the_future (x TEXT)")
+            .unwrap();
+        db.pragma_update(None, "user_version", schema_version() + 1)
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open_dir(dir.path()).err().expect("must refuse");
+    assert_eq!(err.code(), "store.migration_failed");
+    let message = err.to_string();
+    assert!(message.contains("made by a newer Segport"), "{message}");
+    assert!(message.contains("Update the app"), "{message}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(kept_files(dir.path()).is_empty());
+}
+
+#[test]
+fn a_kept_aside_file_never_overwrites_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // Occupy the names the next few seconds would give.
+    let now = chrono::Local::now();
+    let mut occupied = Vec::new();
+    for s in 0..5 {
+        let stamp = (now + chrono::Duration::seconds(s)).format("%Y%m%d-%H%M%S");
+        let p = dir.path().join(format!("segport.db.unreadable-{stamp}"));
+        std::fs::write(&p, format!("occupied {s}")).unwrap();
+        occupied.push(p);
+    }
+    std::fs::write(dir.path().join("segport.db"), b"garbage, not a database").unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    let kept = store.kept_aside().unwrap().path.clone();
+    assert!(!occupied.contains(&kept), "{}", kept.display());
+    assert_eq!(std::fs::read(&kept).unwrap(), b"garbage, not a database");
+    for (s, p) in occupied.iter().enumerate() {
+        assert_eq!(std::fs::read_to_string(p).unwrap(), format!("occupied {s}"));
+    }
+}
+
+#[test]
+fn the_app_shows_the_kept_aside_notice_once_whoever_found_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("segport.db"), b"not a database at all").unwrap();
+    // The CLI (say, from cron) finds the file and moves it aside...
+    let store = Store::open_dir(dir.path()).unwrap();
+    let kept = store.kept_aside().unwrap().clone();
+    drop(store);
+    // ...the app, started later, shows the notice for the whole session...
+    let ws = workspace(dir.path());
+    assert!(ws.kept_aside().is_none());
+    let info = ws.app_info("test").unwrap();
+    assert_eq!(info.notice.as_deref(), Some(kept.message().as_str()));
+    assert_eq!(ws.app_info("test").unwrap().notice, info.notice);
+    let json = serde_json::to_value(&info).unwrap();
+    assert_eq!(json["notice"].as_str(), Some(kept.message().as_str()));
+    drop(ws);
+    // ...and not again at the next start.
+    let ws = workspace(dir.path());
+    let info = ws.app_info("test").unwrap();
+    assert_eq!(info.notice, None);
+    assert!(serde_json::to_value(&info).unwrap().get("notice").is_none());
+}
+
+#[test]
+fn a_healthy_database_is_opened_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    ws.store.set_setting("kept", "yes").unwrap();
+    assert!(ws.kept_aside().is_none());
+    assert_eq!(ws.app_info("test").unwrap().notice, None);
+    drop(ws);
+    let store = Store::open_dir(dir.path()).unwrap();
+    assert!(store.kept_aside().is_none());
+    assert_eq!(store.setting("kept").unwrap().as_deref(), Some("yes"));
+    assert!(kept_files(dir.path()).is_empty());
 }
