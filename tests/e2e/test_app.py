@@ -1,154 +1,89 @@
-"""End-to-end: the real window over WebDriver, against the local Klaviyo sandbox."""
+"""End-to-end: the real window over WebDriver, against the local Klaviyo sandbox.
+
+The reference flow (connection → export from a file → save → run → summary), connections
+without a usable connection or with a wrong key, CRLF files and their rejects file, the list
+picker. Helpers live in helpers.py (re-exported here for other test modules)."""
 
 from __future__ import annotations
 
+import csv
 import urllib.parse
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ARTIFACTS, CsvFile, Sandbox
-
-BULK_IMPORT = "POST /api/profile-bulk-import-jobs"
-
-
-# --- Helpers -----------------------------------------------------------------------------------
-
-
-def css(testid: str, **attrs: str) -> str:
-    selector = f'[data-testid="{testid}"]'
-    for name, value in attrs.items():
-        selector += f'[{name.replace("_", "-")}="{value}"]'
-    return selector
-
-
-def wait_for(scope, testid: str, timeout: float = 10, **attrs: str) -> WebElement:
-    """The first displayed element with this data-testid (and attributes), waiting for it."""
-    selector = css(testid, **attrs)
-
-    def present(_):
-        for el in scope.find_elements(By.CSS_SELECTOR, selector):
-            try:
-                if el.is_displayed():
-                    return el
-            except StaleElementReferenceException:
-                pass
-        return False
-
-    return WebDriverWait(scope, timeout, poll_frequency=0.1).until(
-        present, message=f"no visible {selector} after {timeout} s"
-    )
-
-
-def wait_until(driver: WebDriver, condition, message: str, timeout: float = 10):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda _: condition(), message=message
-    )
-
-
-def type_into(scope, testid: str, text: str) -> None:
-    el = wait_for(scope, testid)
-    el.clear()
-    el.send_keys(text)
-    assert el.get_attribute("value") == text, f"{testid} holds {el.get_attribute('value')!r}"
-
-
-def click(scope, testid: str, **attrs: str) -> None:
-    wait_for(scope, testid, **attrs).click()
-
-
-def create_connection(driver: WebDriver, name: str, key: str, base_url: str) -> WebElement:
-    """Fill in and save a new connection through the UI; returns its row."""
-    click(driver, "nav-connections")
-    click(driver, "new-connection")
-    form = wait_for(driver, "connection-form")
-    type_into(form, "conn-name", name)
-    type_into(form, "conn-key", key)
-    click(form, "conn-advanced")
-    type_into(form, "conn-base-url", base_url)
-    consent = wait_for(form, "conn-consent")
-    consent.click()
-    assert consent.is_selected()
-    save = wait_for(form, "conn-save")
-    assert save.is_enabled(), "Save connection stays disabled with every field filled in"
-    save.click()
-    saved = wait_for(driver, "conn-saved")
-    assert name in saved.text
-    row = wait_for(driver, "connection-row", data_name=name)
-    assert wait_for(row, "conn-key-badge").text == "key stored"
-    return row
-
-
-def verify(driver: WebDriver, row_name: str) -> WebElement:
-    row = wait_for(driver, "connection-row", data_name=row_name)
-    click(row, "conn-verify")
-    return wait_for(driver, "verify-result", timeout=15)
-
-
-def create_export(driver: WebDriver, name: str, connection_label: str, csv_file: CsvFile, list_id: str) -> WebElement:
-    """Fill in and save a new export through the UI; returns its row."""
-    click(driver, "nav-exports")
-    click(driver, "new-export")
-    form = wait_for(driver, "export-form")
-    type_into(form, "export-name", name)
-    Select(wait_for(form, "export-connection")).select_by_visible_text(connection_label)
-    click(form, "pick-csv")
-    headers = wait_for(form, "csv-headers")
-    assert [chip.text for chip in headers.find_elements(By.CSS_SELECTOR, "li")] == ["email", "first_name", "last_name"]
-    assert wait_for(form, "csv-file-name").text == csv_file.path.name
-    email_column = Select(wait_for(form, "export-email-column"))
-    email_column.select_by_value("email")
-    assert email_column.first_selected_option.text == "email"
-    type_into(form, "export-list-id", list_id)
-    click(form, "export-save")
-    assert wait_for(driver, "export-saved").text == "Saved. Saving does not run the export."
-    row = wait_for(driver, "export-row", data_name=name)
-    assert "Never run" in wait_for(row, "export-last-run").text
-    return row
-
-
-def reject_cells(summary: WebElement) -> list[list[str]]:
-    """The rejects table as [line, identifier, reason] rows."""
-    table = wait_for(summary, "rejects-table")
-    return [[td.text for td in tr.find_elements(By.CSS_SELECTOR, "td")] for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
-
-
-def count(driver: WebDriver, name: str) -> int:
-    return int(wait_for(driver, f"count-{name}").get_attribute("data-value"))
-
-
-# --- Tests -------------------------------------------------------------------------------------
+from conftest import BULK_IMPORT, CsvFile, Sandbox
+from helpers import (  # noqa: F401 - re-exported for other test modules
+    choose_connection,
+    click,
+    close_run,
+    count,
+    create_connection,
+    css,
+    go,
+    history_row_status,
+    no_error_banner,
+    open_new_export,
+    pick_file_segment,
+    preview_profiles,
+    profile_json,
+    reject_cells,
+    run_now,
+    save_export,
+    screenshot,
+    selected_value,
+    type_into,
+    verify,
+    visible,
+    wait_for,
+    wait_summary,
+    wait_until,
+)
 
 
 def test_reference_flow_connection_export_save_run_summary(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
-    list_id = sandbox.create_list("E2E")
+    list_id = sandbox.create_list("Spring newsletter")
     wait_for(driver, "welcome-card")  # nothing configured yet: the demo offers itself
 
     # A connection to the sandbox, checked with "Connect".
-    create_connection(driver, "E2E sandbox", sandbox.key, sandbox.url)
-    result = verify(driver, "E2E sandbox")
+    create_connection(driver, "Main store", sandbox.key, sandbox.url)
+    result = verify(driver, "Main store")
     assert result.get_attribute("data-ok") == "true", result.text
     assert result.text == "Connected to Segport Sandbox"
-    row = wait_for(driver, "connection-row", data_name="E2E sandbox")
+    row = wait_for(driver, "connection-row", data_name="Main store")
     wait_until(driver, lambda: "Segport Sandbox" in row.find_element(By.CSS_SELECTOR, css("conn-account")).text,
                "the row does not show the verified account")
+    screenshot(driver, "connections")
 
-    # An export; saving it sends nothing to Klaviyo.
-    export_row = create_export(driver, "E2E customers", "E2E sandbox (Segport Sandbox)", csv_file, list_id)
+    # A new export from a file: the file's columns, the email column suggested, the first five
+    # profiles exactly as they will be sent (line 5 has a broken email: a reject).
+    form = open_new_export(driver, "Spring newsletter")
+    pick_file_segment(form, csv_file)
+    assert selected_value(form, "mapping-email") == "email"
+    profiles = preview_profiles(driver, form)
+    assert [p.get_attribute("data-line") for p in profiles] == ["2", "3", "4", "5", "6"]
+    assert [p.get_attribute("data-reject") for p in profiles] == ["false", "false", "false", "true", "false"]
+    first = csv_file.customers[0]
+    assert profile_json(profiles[0])["email"] == first.email, profiles[0].text
+    reject = profiles[3]
+    assert csv_file.invalid[5] == "not-an-email"
+    reject_text = reject.find_element(By.CSS_SELECTOR, "pre").text
+    assert reject_text.strip(), "the reject in the preview gives no reason"
+    assert "5" in reject.text, f"the reject does not show its line: {reject.text!r}"
+    choose_connection(form, "Main store (Segport Sandbox)")
+    type_into(form, "export-list-id", list_id)
+    screenshot(driver, "export-form-mapping-preview")
+
+    # Saving sends nothing to Klaviyo.
+    export = save_export(driver, form, "Spring newsletter")
+    assert "Never run" in wait_for(export, "export-last-run").text
     assert sandbox.count(BULK_IMPORT) == 0, sandbox.stats()
     assert sandbox.members(list_id) == []
 
     # Run it and read the summary.
-    run_now = wait_for(export_row, "run-now")
-    assert run_now.is_enabled()
-    run_now.click()
-    wait_for(driver, "run-view")
-    summary = wait_for(driver, "run-summary", timeout=60)
-
+    run_now(driver, "Spring newsletter")
+    summary = wait_summary(driver, timeout=60)
     valid, invalid = len(csv_file.valid_emails), len(csv_file.invalid)
     assert wait_for(summary, "run-status").get_attribute("data-status") == "partial"
     assert wait_for(driver, "run-phase").get_attribute("data-phase") == "finished"
@@ -158,27 +93,40 @@ def test_reference_flow_connection_export_save_run_summary(driver: WebDriver, sa
     assert count(driver, "failed-in-klaviyo") == 0
 
     cells = reject_cells(summary)
-    first_line = min(csv_file.invalid)
-    assert cells[0][0] == str(first_line), cells[0]
-    assert cells[0][1] == csv_file.invalid[first_line]
+    assert cells[0][0] == "5", cells[0]
+    assert cells[0][1] == "not-an-email"
     assert [int(c[0]) for c in cells] == sorted(csv_file.invalid)
     assert not summary.find_elements(By.CSS_SELECTOR, css("rejects-more"))
+    # The preview's reason for line 5 is the run's.
+    assert cells[0][2] in reject_text or reject_text in cells[0][2], (reject_text, cells[0][2])
 
-    assert sandbox.members(list_id) == sorted(csv_file.valid_emails)
-    assert sandbox.count(BULK_IMPORT) >= 1
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(ARTIFACTS / "run-summary.png"))
+    assert sandbox.members(list_id) == csv_file.valid_emails
+    assert sandbox.profiles_received() == valid, "a batch was sent twice"
+    screenshot(driver, "run-summary")
 
     # Closing the run shows it on the export's row.
-    click(driver, "run-close")
-    wait_until(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, css("run-view")), "the run view stays open")
+    close_run(driver)
     last_status = wait_for(driver, "export-last-status")
     assert last_status.get_attribute("data-status") == "partial"
 
+    # History lists the run; its details have the same counts and rejects.
+    go(driver, "history")
+    rows = visible(driver, "history-row")
+    assert len(rows) == 1
+    assert history_row_status(rows[0]) == "partial"
+    click(rows[0], "history-details")
+    details = wait_for(driver, "run-details")
+    wait_for(details, "rejects-table")
+    assert [int(c[0]) for c in reject_cells(details)] == sorted(csv_file.invalid)
+    assert wait_for(details, "details-status").get_attribute("data-status") == "partial"
+    assert int(wait_for(details, "count-imported").get_attribute("data-value")) == valid
+    screenshot(driver, "history-details")
+    click(details, "details-close")
+    no_error_banner(driver)
+
 
 def test_destination_unavailable_without_a_connection(driver: WebDriver):
-    click(driver, "nav-exports")
+    go(driver, "exports")
     click(driver, "new-export")
     form = wait_for(driver, "export-form")
     notice = wait_for(form, "destination-unavailable")
@@ -205,14 +153,33 @@ def test_rejected_key_gets_a_clear_message(driver: WebDriver, sandbox: Sandbox):
 
 
 @pytest.mark.parametrize("csv_file", ["\r\n"], ids=["crlf"], indirect=True)
-def test_reject_line_numbers_of_a_crlf_file(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
-    list_id = sandbox.create_list("E2E CRLF")
-    create_connection(driver, "E2E sandbox", sandbox.key, sandbox.url)
-    export_row = create_export(driver, "CRLF customers", "E2E sandbox", csv_file, list_id)
-    click(export_row, "run-now")
-    summary = wait_for(driver, "run-summary", timeout=60)
+def test_reject_lines_of_a_crlf_file_and_rejects_saved_as_csv(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile,
+                                                              tmp_path):
+    list_id = sandbox.create_list("CRLF customers")
+    create_connection(driver, "Main store", sandbox.key, sandbox.url)
+    form = open_new_export(driver, "CRLF customers")
+    pick_file_segment(form, csv_file)
+    choose_connection(form, "Main store")
+    type_into(form, "export-list-id", list_id)
+    save_export(driver, form, "CRLF customers")
+    run_now(driver, "CRLF customers")
+    summary = wait_summary(driver, timeout=60)
     assert count(driver, "imported") == len(csv_file.valid_emails)
-    assert [int(c[0]) for c in reject_cells(summary)] == sorted(csv_file.invalid)
+    cells = reject_cells(summary)
+    assert [int(c[0]) for c in cells] == sorted(csv_file.invalid)
+
+    # "Save rejects as CSV…" (the save dialog returns SEGPORT_TEST_SAVE_FILE): the header, then
+    # exactly the rejected lines with their identifiers and reasons, as the table shows them.
+    saved = tmp_path / "saved-rejects.csv"
+    assert not saved.exists()
+    click(summary, "save-rejects")
+    result = wait_for(summary, "save-rejects-result")
+    assert result.text == f"Saved {len(csv_file.invalid)} rejected rows to {saved.name}.", result.text
+    with open(saved, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["line", "identifier", "reason"]
+    assert rows[1:] == cells
+    assert {int(r[0]): r[1] for r in rows[1:]} == csv_file.invalid
 
 
 def test_list_picker_searches_the_account_and_creates_a_list(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
@@ -220,13 +187,9 @@ def test_list_picker_searches_the_account_and_creates_a_list(driver: WebDriver, 
         sandbox.create_list(name)
     creates_before = sandbox.count("POST /api/lists")
     create_connection(driver, "Picker", sandbox.key, sandbox.url)
-    click(driver, "nav-exports")
-    click(driver, "new-export")
-    form = wait_for(driver, "export-form")
-    type_into(form, "export-name", "Picked list")
-    Select(wait_for(form, "export-connection")).select_by_visible_text("Picker")
-    click(form, "pick-csv")
-    wait_for(form, "csv-headers")
+    form = open_new_export(driver, "Picked list")
+    choose_connection(form, "Picker")
+    pick_file_segment(form, csv_file)
 
     # Browse the account's lists, search by name, pick one: its id fills the list ID field.
     click(form, "browse-lists")
