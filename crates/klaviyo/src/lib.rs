@@ -150,14 +150,23 @@ impl Job {
 
 /// How failed requests are retried (idempotent requests only, plus 429s and refused
 /// connections, which never reached Klaviyo).
+///
+/// A 429 is a refusal Klaviyo did not act on, so waiting it out is always safe: 429s are
+/// bounded by time, not by `max_attempts` (a storm of short `Retry-After`s shared by many
+/// senders would otherwise use up every sender's attempts in seconds and fail the run). Other
+/// failures (5xx, timeouts, resets, refused connections) are bounded by `max_attempts`.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included. 1 disables retries.
+    /// Attempts after failures other than 429, the first included. 1 disables every retry
+    /// (429s too).
     pub max_attempts: u32,
-    /// Delay before the first retry; doubles each time (with jitter), up to `max_delay`.
+    /// Delay before the first retry; doubles each time (with jitter), up to `max_delay`. Also
+    /// the wait after a 429 that gives no time (no `Retry-After`, nothing in the detail).
     pub base_delay: Duration,
     pub max_delay: Duration,
-    /// A 429 whose Retry-After is longer than this is returned at once as `RateLimited`.
+    /// The longest one request waits out 429s: a 429 asking for longer is returned at once as
+    /// `RateLimited`, and so is one that would take the time since the request's first 429
+    /// beyond this.
     pub max_retry_after: Duration,
 }
 
@@ -1001,11 +1010,20 @@ impl Client {
         let limiter = self.limits.op(op);
         debug_assert!(limiter.is_some(), "{op} is not an operation of the spec");
         let policy = &self.inner.retry;
+        // Attempts so far (the first included), failures other than 429 among them, 429s, and
+        // when the first 429 came.
         let mut attempt: u32 = 1;
+        let mut failures: u32 = 0;
+        let mut throttles: u32 = 0;
+        let mut throttled_since: Option<tokio::time::Instant> = None;
         loop {
             let mut permit = match &limiter {
                 Some(l) => {
-                    let (permit, waited) = l.acquire(&self.cancel).await?;
+                    // What is left of this request's time for waiting out 429s.
+                    let budget = policy
+                        .max_retry_after
+                        .saturating_sub(throttled_since.map_or(Duration::ZERO, |t| t.elapsed()));
+                    let (permit, waited) = l.acquire(&self.cancel, budget).await?;
                     self.stats.update(|s| {
                         s.limiter_wait += waited;
                         s.requests += 1;
@@ -1044,9 +1062,13 @@ impl Client {
             };
             let throttled_for = match &error {
                 Error::RateLimited { retry_after } => {
-                    Some(retry_after.unwrap_or_else(|| policy.backoff(attempt)))
+                    throttles += 1;
+                    Some(retry_after.unwrap_or_else(|| policy.backoff(throttles)))
                 }
-                _ => None,
+                _ => {
+                    failures += 1;
+                    None
+                }
             };
             self.stats.update(|s| match &error {
                 Error::RateLimited { .. } => s.throttled += 1,
@@ -1070,16 +1092,23 @@ impl Client {
                 tracing::warn!(%method, path, attempt, code = error.code(), "Klaviyo request failed");
                 Err(error)
             };
-            if !may_retry || attempt >= policy.max_attempts {
+            let out_of_attempts = match throttled_for {
+                // Bounded by time: the waits of this request's 429s so far, and this one.
+                Some(wait) => {
+                    let since = *throttled_since.get_or_insert_with(tokio::time::Instant::now);
+                    policy.max_attempts <= 1 || since.elapsed() + wait > policy.max_retry_after
+                }
+                None => failures >= policy.max_attempts,
+            };
+            if !may_retry || out_of_attempts {
                 return give_up(error);
             }
             let delay = match (throttled_for, &retry) {
-                (Some(d), _) if d > policy.max_retry_after => return give_up(error),
                 // The limiter holds every request of this operation back until then.
                 (Some(_), _) if limiter.is_some() => Duration::ZERO,
                 (Some(d), _) => d,
                 (None, Retry::Safe(Some(d))) => *d,
-                (None, _) => policy.backoff(attempt),
+                (None, _) => policy.backoff(failures),
             };
             tracing::warn!(%method, path, attempt, code = error.code(), delay_ms = delay.as_millis() as u64, "Klaviyo request failed; retrying");
             if !delay.is_zero() {
@@ -1473,6 +1502,144 @@ mod tests {
     fn html_bodies_become_short_excerpts() {
         let e = excerpt(b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>");
         assert_eq!(e, "502 Bad Gateway 502 Bad Gateway");
+    }
+
+    /// A local server that answers the n-th request (from 0) with `answer(n)`, one request a
+    /// connection. Returns its URL and the number of requests so far.
+    async fn answering(
+        answer: impl Fn(u64) -> String + Send + Sync + 'static,
+    ) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let count = Arc::new(AtomicU64::new(0));
+        let (seen, answer) = (count.clone(), Arc::new(answer));
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let reply = answer(n);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => head.extend_from_slice(&buf[..k]),
+                        }
+                    }
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        (url, count)
+    }
+
+    fn reply(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/vnd.api+json\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    const BARE_429: &str = r#"{"errors":[{"status":429,"code":"throttled","title":"Request was throttled.","detail":"Request was throttled."}]}"#;
+    const NO_LISTS: &str = r#"{"data":[],"links":{"self":"x","next":null}}"#;
+
+    fn quick_policy(max_retry_after: Duration) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_429_storm_longer_than_max_attempts_is_waited_out() {
+        // Nine 429s in a row, three attempts allowed: 429s were never processed, so they do not
+        // use up attempts (before, the third 429 ended the call).
+        let (url, count) = answering(|n| {
+            if n < 9 {
+                reply("429 Too Many Requests", "retry-after: 0\r\n", BARE_429)
+            } else {
+                reply("200 OK", "", NO_LISTS)
+            }
+        })
+        .await;
+        let c = Client::new(&url, ApiKey::new("pk_storm".into()))
+            .expect("client")
+            .with_retry_policy(quick_policy(Duration::from_secs(10)));
+        c.get_lists(None).await.expect("the storm is waited out");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 10);
+        let stats = c.stats();
+        assert_eq!((stats.requests, stats.throttled, stats.retries), (10, 9, 9));
+    }
+
+    #[tokio::test]
+    async fn a_429_that_never_ends_backs_off_and_gives_up_after_max_retry_after() {
+        let (url, count) = answering(|_| reply("429 Too Many Requests", "", BARE_429)).await;
+        let c = Client::new(&url, ApiKey::new("pk_forever".into()))
+            .expect("client")
+            .with_retry_policy(quick_policy(Duration::from_millis(600)));
+        let started = std::time::Instant::now();
+        let err = c.get_lists(None).await.expect_err("rate limited");
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(err, Error::RateLimited { retry_after: None }),
+            "{err:?}"
+        );
+        let n = count.load(std::sync::atomic::Ordering::SeqCst);
+        // Backing off (10 ms doubling to 50 ms, plus the limiter's jitter), not spinning; and
+        // it ends once the 429s have lasted about max_retry_after.
+        assert!((4..=60).contains(&n), "{n} requests");
+        assert!(
+            elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(3),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_held_back_by_a_429_longer_than_the_policy_allows_give_up_at_once() {
+        let (url, count) = answering(|n| {
+            if n == 0 {
+                reply("429 Too Many Requests", "retry-after: 30\r\n", BARE_429)
+            } else {
+                reply("200 OK", "", NO_LISTS)
+            }
+        })
+        .await;
+        let c = Client::new(&url, ApiKey::new("pk_long".into()))
+            .expect("client")
+            .with_retry_policy(quick_policy(Duration::from_secs(1)));
+        let started = std::time::Instant::now();
+        let err = c.get_lists(None).await.expect_err("asked for 30 s");
+        assert!(
+            matches!(err, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(30)),
+            "{err:?}"
+        );
+        // The next request of the operation would wait ~30 s in the limiter: it gives up
+        // without being sent, instead of hanging there for half a minute.
+        let err = c.get_lists(None).await.expect_err("still blocked");
+        assert!(
+            matches!(err, Error::RateLimited { retry_after: Some(d) } if d > Duration::from_secs(28)),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn max_attempts_still_bounds_server_errors() {
+        let (url, count) = answering(|_| reply("503 Service Unavailable", "", "{}")).await;
+        let c = Client::new(&url, ApiKey::new("pk_503".into()))
+            .expect("client")
+            .with_retry_policy(quick_policy(Duration::from_secs(10)));
+        let err = c.get_lists(None).await.expect_err("503");
+        assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]

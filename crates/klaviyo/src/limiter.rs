@@ -255,20 +255,35 @@ impl OpLimiter {
         }
     }
 
-    /// Waits until one request may be sent. Returns how long it waited with the permit.
+    /// Waits until one request may be sent. Returns how long it waited with the permit, or
+    /// [`Error::RateLimited`] at once when a 429 blocks the operation for longer than
+    /// `max_blocked` from now (the caller would give up on such a 429 itself: there is no
+    /// point in holding its request back that long first).
     pub(crate) async fn acquire(
         self: &Arc<Self>,
         cancel: &CancellationToken,
+        max_blocked: Duration,
     ) -> Result<(Permit, Duration), Error> {
         let started = Instant::now();
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let reserved = lock(&self.steady).try_reserve(Instant::now(), self.config.steady_slack);
+            let now = Instant::now();
+            let (reserved, blocked_until) = {
+                let mut steady = lock(&self.steady);
+                let r = steady.try_reserve(now, self.config.steady_slack);
+                (r, steady.blocked_until)
+            };
             let generation = match reserved {
                 Ok(g) => g,
                 Err(wait) => {
+                    let longest = now + max_blocked + self.config.throttle_jitter;
+                    if let Some(until) = blocked_until.filter(|b| *b > longest) {
+                        return Err(Error::RateLimited {
+                            retry_after: Some(until - now),
+                        });
+                    }
                     let deadline = match wait {
                         Wait::Until(t) => t,
                         // Re-check at least every second even if no answer wakes us.
