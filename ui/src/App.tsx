@@ -18,8 +18,6 @@ export function App() {
   const [infoFailed, setInfoFailed] = useState(false);
   // A warning about the data folder (e.g. an unreadable database kept aside), until dismissed.
   const [noticeDismissed, setNoticeDismissed] = useState(false);
-  // A warning about the data folder (e.g. an unreadable database kept aside), until dismissed.
-  const [noticeDismissed, setNoticeDismissed] = useState(false);
   const [tab, setTab] = useState<Tab>("exports");
   const [connections, setConnections] = useState<ConnectionView[] | null>(null);
   // Set when another screen sends the user to edit a connection (the demo does).
@@ -94,21 +92,6 @@ export function App() {
         )}
       </header>
       <ErrorBanner />
-      {info?.notice && !noticeDismissed && (
-        <div className="banner notice-warn" style={{ borderBottom: "1px solid var(--warn)" }}>
-          <p role="alert" data-testid="notice-banner">
-            {info.notice}
-          </p>
-          <button
-            type="button"
-            className="button-quiet"
-            onClick={() => setNoticeDismissed(true)}
-            data-testid="notice-dismiss"
-          >
-            Dismiss
-          </button>
-        </div>
-      )}
       {info?.notice && !noticeDismissed && (
         <div className="banner notice-warn" style={{ borderBottom: "1px solid var(--warn)" }}>
           <p role="alert" data-testid="notice-banner">
