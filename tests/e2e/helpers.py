@@ -98,9 +98,11 @@ def texts(elements) -> list[str]:
     return [(el.get_attribute("textContent") or "").strip() for el in elements]
 
 
-def screenshot(driver: WebDriver, name: str) -> None:
-    """A screen for the docs: target/e2e/screens/<name>.png."""
+def screenshot(driver: WebDriver, name: str, focus: WebElement | None = None, block: str = "center") -> None:
+    """A screen for the docs: target/e2e/screens/<name>.png (scrolled to `focus` if given)."""
     SCREENS.mkdir(parents=True, exist_ok=True)
+    if focus is not None:
+        driver.execute_script("arguments[0].scrollIntoView({block: arguments[1]})", focus, block)
     time.sleep(0.3)  # let transitions and the last paint settle
     assert driver.save_screenshot(str(SCREENS / f"{name}.png")), name
 
@@ -335,3 +337,15 @@ def set_value(driver: WebDriver, el: WebElement, value: str) -> None:
         value,
     )
     assert el.get_attribute("value") == value, f"the input holds {el.get_attribute('value')!r}, not {value!r}"
+
+
+OPERATOR = "Marta Kowalska"
+
+
+def set_operator(driver: WebDriver, name: str = OPERATOR) -> None:
+    """Settings → your name (recorded with runs and consents; shown in the header)."""
+    go(driver, "settings")
+    type_into(driver, "settings-operator", name)
+    click(driver, "settings-save")
+    wait_until(driver, lambda: name in wait_for(driver, "settings-saved").text, "the name was not saved")
+    wait_until(driver, lambda: name in wait_for(driver, "operator").text, "the header does not show the name")

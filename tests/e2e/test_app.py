@@ -15,6 +15,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from conftest import BULK_IMPORT, CsvFile, Sandbox
 from helpers import (  # noqa: F401 - re-exported for other test modules
+    OPERATOR,
     choose_connection,
     click,
     close_run,
@@ -32,6 +33,7 @@ from helpers import (  # noqa: F401 - re-exported for other test modules
     run_now,
     save_export,
     screenshot,
+    set_operator,
     selected_value,
     type_into,
     verify,
@@ -45,6 +47,7 @@ from helpers import (  # noqa: F401 - re-exported for other test modules
 def test_reference_flow_connection_export_save_run_summary(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
     list_id = sandbox.create_list("Spring newsletter")
     wait_for(driver, "welcome-card")  # nothing configured yet: the demo offers itself
+    set_operator(driver)
 
     # A connection to the sandbox, checked with "Connect".
     create_connection(driver, "Main store", sandbox.key, sandbox.url)
@@ -73,7 +76,7 @@ def test_reference_flow_connection_export_save_run_summary(driver: WebDriver, sa
     assert "5" in reject.text, f"the reject does not show its line: {reject.text!r}"
     choose_connection(form, "Main store (Segport Sandbox)")
     type_into(form, "export-list-id", list_id)
-    screenshot(driver, "export-form-mapping-preview")
+    screenshot(driver, "export-form-mapping-preview", focus=wait_for(form, "mapping-preview"), block="center")
 
     # Saving sends nothing to Klaviyo.
     export = save_export(driver, form, "Spring newsletter")
@@ -120,6 +123,7 @@ def test_reference_flow_connection_export_save_run_summary(driver: WebDriver, sa
     assert [int(c[0]) for c in reject_cells(details)] == sorted(csv_file.invalid)
     assert wait_for(details, "details-status").get_attribute("data-status") == "partial"
     assert int(wait_for(details, "count-imported").get_attribute("data-value")) == valid
+    assert wait_for(details, "details-who").text == OPERATOR
     screenshot(driver, "history-details")
     click(details, "details-close")
     no_error_banner(driver)

@@ -24,6 +24,7 @@ from helpers import (
     save_export,
     save_segment,
     screenshot,
+    set_operator,
     segment_count,
     type_into,
     verify,
@@ -44,6 +45,7 @@ SCREENS = {
 def test_offline_editing_then_the_run_works_when_klaviyo_is_back(driver: WebDriver, sandbox: Sandbox, make_sandbox,
                                                                   csv_file: CsvFile):
     # Set up while online: a connection, a source, a segment (country is PL), an export.
+    set_operator(driver)
     list_before = sandbox.create_list("Newsletter PL")
     create_connection(driver, "Main store", sandbox.key, sandbox.url)
     assert verify(driver, "Main store").get_attribute("data-ok") == "true"
@@ -85,7 +87,7 @@ def test_offline_editing_then_the_run_works_when_klaviyo_is_back(driver: WebDriv
     error = wait_for(form, "list-picker-error", timeout=60)
     assert error.get_attribute("data-offline") == "true", error.text
     assert error.text.startswith("Offline: Klaviyo cannot be reached."), error.text
-    screenshot(driver, "list-picker-offline")
+    screenshot(driver, "list-picker-offline", focus=error)
     type_into(form, "export-list-id", list_after)
     row = save_export(driver, form, "Newsletter PL")
     assert list_after in row.text

@@ -30,6 +30,7 @@ from helpers import (
     save_export,
     save_segment,
     screenshot,
+    set_operator,
     segment_count,
     selected_value,
     set_value,
@@ -46,6 +47,7 @@ from helpers import (
 
 def test_csv_source_segment_rule_builder_live_count_and_export(driver: WebDriver, sandbox: Sandbox, csv_file: CsvFile):
     # The source: its columns and first rows, detected from the file.
+    set_operator(driver)
     row = add_source(driver, "Spring customers", csv_file.path.name)
     assert row.get_attribute("data-state") == "ok"
     assert source_columns(row) == COLUMNS
