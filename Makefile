@@ -49,8 +49,9 @@ bindings:
 keychain:
 	./tests/with-keyring.sh $(CARGO) test -p segport-core --test keychain -- --ignored
 
-## The real window over WebDriver under Xvfb, against the sandbox.
-e2e:
+## The real window over WebDriver under Xvfb, against the sandbox (debug builds embed ui/dist:
+## the UI is built first). Screens for the docs land in target/e2e/screens/.
+e2e: ui
 	$(CARGO) build -p segport -p segport-sandbox
 	xvfb-run -a -s "-screen 0 1280x860x24" ./tests/with-keyring.sh .venv/bin/pytest -q tests/e2e
 

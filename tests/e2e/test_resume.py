@@ -1,11 +1,15 @@
-"""End-to-end: a large export against a slowed-down Klaviyo, cancelled then resumed, and killed
-(SIGKILL) mid-run then resumed in a new app process. Every valid profile reaches the list and no
-batch Klaviyo acknowledged is sent again."""
+"""End-to-end: a 200,000-row export against a slowed-down Klaviyo (every bulk import waits 1.5 s
+in the sandbox), cancelled then resumed, and killed (SIGKILL) mid-run then resumed in a new app
+process. Every valid profile reaches the list, and the resumed run sends exactly what had not
+been acknowledged. After a cancel (the app still running) nothing at all is sent twice; after a
+kill, a request in flight that Klaviyo accepted as the app died cannot have been recorded, and is
+sent again."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
