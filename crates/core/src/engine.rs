@@ -531,9 +531,10 @@ async fn pipeline(
             }
         }
     }
-    // Let the sends in flight finish even after an error: a batch Klaviyo accepted must reach
-    // the checkpoint, or a resumed run would send it again. (After a cancel they return at
-    // once: the client is cancelled too.)
+    // Let the sends in flight finish even after an error or a cancel: a batch Klaviyo accepted
+    // must reach the checkpoint, or a resumed run would send it again. (After a cancel a send
+    // still waiting for the limiter or a retry returns at once; one already sent waits for
+    // Klaviyo's answer — the client never abandons a sent bulk import.)
     while let Some(done) = in_flight.join_next().await {
         if let Err(e) = flatten(done) {
             if send_error.is_none() && !cancel.is_cancelled() {

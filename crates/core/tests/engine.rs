@@ -176,6 +176,65 @@ async fn cancel_stops_the_run_and_records_it_as_cancelled() {
     assert!(summary.run.counts.read < 60_000);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_batches_are_on_the_wire_keeps_them_and_the_resume_sends_only_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    // Every import takes 800 ms to answer: a cancel always finds some on the wire.
+    let sb = sandbox_with(20, &["bulk_import_profiles=slow:800@1"], &[]).await;
+    let csv = dir.path().join("big.csv");
+    let stats = sample::write_customers_csv(&csv, 60_000, 0, 3).unwrap();
+    let valid = stats.valid_emails.len() as u64;
+    let list = sb.create_list("L");
+    let (_, export) = connection_and_export(&ws, &sb, &csv, &list);
+    let cancel = CancellationToken::new();
+    let (sink, _) = recorder();
+    let c2 = cancel.clone();
+    let sb_count = || sb.request_count("POST /api/profile-bulk-import-jobs");
+    let run = {
+        let ws = ws.clone();
+        let id = export.id.clone();
+        tokio::spawn(async move { ws.run_export(&id, RunTrigger::Manual, c2, sink).await })
+    };
+    while sb_count() < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let summary = run.await.unwrap().unwrap();
+    assert_eq!(summary.run.status, RunStatus::Cancelled);
+    // Every import Klaviyo received is checkpointed: nothing it accepted is forgotten.
+    let sent_before = sb_count();
+    let jobs = ws.store.run_jobs(&summary.run.id).unwrap();
+    assert_eq!(jobs.len() as u64, sent_before, "{jobs:?}");
+    let acked: u64 = jobs.iter().map(|j| j.profiles).sum();
+
+    let (sink, _) = recorder();
+    let resumed = ws
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resumed.run.id, summary.run.id, "the same run continues");
+    assert_eq!(resumed.run.status, RunStatus::Succeeded);
+    let jobs = ws.store.run_jobs(&summary.run.id).unwrap();
+    let total: u64 = jobs.iter().map(|j| j.profiles).sum();
+    assert_eq!(
+        total, valid,
+        "each valid profile in exactly one accepted batch"
+    );
+    assert_eq!(
+        jobs.len() as u64,
+        sb_count(),
+        "no import was sent outside a checkpoint"
+    );
+    assert!(acked > 0 && acked < valid);
+    assert_eq!(sb.list_members(&list).len() as u64, valid);
+}
+
 #[tokio::test]
 async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,8 +7,8 @@
 //!
 //! * Many jobs are polled with one request: [`Client::poll_jobs`] /
 //!   [`Client::get_bulk_import_jobs`] (100 a page), not one `get_bulk_import_job` each.
-//! * [`Client::with_cancel`] makes every wait (limiter, backoff, answer) stop at once with
-//!   [`Error::Cancelled`].
+//! * [`Client::with_cancel`] makes every wait (limiter, backoff, a read's answer) stop at once
+//!   with [`Error::Cancelled`]; a sent call that changes something waits for its answer.
 //! * [`Client::stats`] counts requests, 429s and retries.
 //! * Request bodies are public functions ([`bulk_import_body`], …) so that they can be checked
 //!   against the spec's schemas without sending them.
@@ -434,8 +434,10 @@ impl Client {
     }
 
     /// The same client, stopped by `token`: once it is cancelled every call (including one
-    /// waiting for the rate limiter, sleeping before a retry, or waiting for an answer)
-    /// returns [`Error::Cancelled`] at once.
+    /// waiting for the rate limiter, sleeping before a retry, or a read waiting for its answer)
+    /// returns [`Error::Cancelled`] at once. A call that changes something in Klaviyo (bulk
+    /// import, create list) that was already sent still waits for its answer (at most the
+    /// request timeout), so the caller learns whether Klaviyo acted on it.
     pub fn with_cancel(self, token: CancellationToken) -> Client {
         Client {
             cancel: token,
@@ -1042,9 +1044,18 @@ impl Client {
             if let Some(p) = permit.as_mut() {
                 p.sent();
             }
-            let outcome = tokio::select! {
-                _ = self.cancel.cancelled() => return Err(Error::Cancelled),
-                r = self.send_once(&method, &url, body.clone()) => r,
+            // A call that changes something in Klaviyo (a bulk import, a new list) is not
+            // abandoned once sent: its answer says whether Klaviyo acted on it, and a caller
+            // that checkpoints acknowledged work must see it (a cancelled export would otherwise
+            // send an accepted batch again when resumed). It ends within the request timeout.
+            // A read is abandoned at once.
+            let outcome = if method == Method::GET {
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return Err(Error::Cancelled),
+                    r = self.send_once(&method, &url, body.clone()) => r,
+                }
+            } else {
+                self.send_once(&method, &url, body.clone()).await
             };
             let Failure {
                 error,

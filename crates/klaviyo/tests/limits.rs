@@ -286,3 +286,37 @@ async fn cancellation_interrupts_a_slow_answer() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sent_bulk_import_is_not_abandoned_by_a_cancel() {
+    // The import's answer is slow; the cancel comes while it is on the wire. Klaviyo accepts
+    // the job, so the caller must learn its id (to checkpoint it) instead of "cancelled".
+    let sb = start(Limits::Off, true).await;
+    let list = sb.create_list("L");
+    sb.set_faults(vec![fault("bulk_import_profiles=seq:slow:1500")]);
+    let token = CancellationToken::new();
+    let c = client(&sb).with_cancel(token.clone());
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel();
+    });
+    let profiles = vec![
+        serde_json::json!({"type": "profile", "attributes": {"email": "a@example.com"}})
+            .to_string(),
+    ];
+    let job = c
+        .bulk_import(&list, &profiles)
+        .await
+        .expect("the accepted job's answer, not a cancel");
+    assert!(!job.id.is_empty());
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 1);
+    // Once cancelled, nothing new is sent.
+    let err = c
+        .bulk_import(&list, &profiles)
+        .await
+        .expect_err("cancelled");
+    assert!(matches!(err, Error::Cancelled), "{err:?}");
+    assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 1);
+    sb.shutdown().await;
+}
