@@ -213,6 +213,24 @@ describe("export rows", () => {
     expect(runExport).toHaveBeenCalledWith("exp-1", expect.any(Function));
   });
 
+  it("tell a contributor that the export's connection is for admins only, not that it was removed", async () => {
+    // Contributors are not shown admins-only connections; the export still names its one.
+    listExports.mockResolvedValue([exportView({ connectionId: "c-admins", connectionName: "Main store" })]);
+    renderScreen({ connections: [connection({ id: "c-shared", name: "Shared" })] });
+
+    const button = await screen.findByTestId("run-now");
+    expect(button).toBeDisabled();
+    expect(button.title).toBe("Connection “Main store” is for admins only: ask an admin to share it with contributors.");
+    expect(button).toHaveAccessibleDescription(/for admins only/);
+  });
+
+  it("say that the connection was removed when the export names none", async () => {
+    listExports.mockResolvedValue([exportView({ connectionId: "c-gone", connectionName: null })]);
+    renderScreen();
+
+    expect((await screen.findByTestId("run-now")).title).toMatch(/connection was removed/);
+  });
+
   it("ask before removing, and show a refusal", async () => {
     deleteExport.mockRejectedValueOnce(
       new api.AppError("forbidden", "This export uses an admins-only connection: only an admin can remove it."),

@@ -20,7 +20,12 @@ interface ExportsScreenProps {
 function runBlocker(item: ExportView, connections: ConnectionView[] | null): string | null {
   if (!item.connectionId) return "Choose a connection for this export first (Edit).";
   const connection = connections?.find((c) => c.id === item.connectionId);
-  if (connections && !connection) return "Its connection was removed: edit the export and choose another.";
+  if (connections && !connection) {
+    // A contributor is not shown admins-only connections, but the export still names its one.
+    return item.connectionName
+      ? `Connection “${item.connectionName}” is for admins only: ask an admin to share it with contributors.`
+      : "Its connection was removed: edit the export and choose another.";
+  }
   if (connection && !connection.usable) {
     return connection.consent === null
       ? `Connection “${connection.name}” is not usable yet: record consent for it in Connections.`
