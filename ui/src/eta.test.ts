@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { addRowSample, estimateRemaining, formatRemaining, rowRate } from "./eta";
+import { addRowSample, estimateRemaining, formatRemaining, handledRows, rowRate } from "./eta";
 
 const counts = (matched: number) => ({
   read: matched,
-  sent: 0,
+  sent: matched,
   imported: 0,
   rejected: 0,
   failedInKlaviyo: 0,
@@ -31,6 +31,14 @@ describe("time left", () => {
     expect(estimateRemaining(200, counts(200), "sending", samples)).toBeNull();
     expect(estimateRemaining(1000, counts(200), "waiting", samples)).toBeNull();
     expect(estimateRemaining(1000, counts(200), "removing", samples)).toBeNull();
+  });
+
+  it("counts the rows handled, not the rows read ahead of the network", () => {
+    const c = { ...counts(1000), sent: 100, rejected: 5, unchanged: 20 };
+    expect(handledRows(c)).toBe(125);
+    // 875 of 1000 rows still to handle at 100 rows/s.
+    expect(estimateRemaining(1000, c, "sending", samples)).toBe(8750);
+    expect(handledRows({ ...c, sent: 2000 })).toBe(1000);
   });
 
   it("keeps the last half minute of samples", () => {

@@ -2,8 +2,9 @@
 //
 // A run streams its source, so its events never say how many rows there will be. The total is
 // knowable only from a count of the segment made when the run starts (previewSegment counts the
-// matching rows of the whole file): with it, the rows of the segment read so far (`matched`)
-// and the pace at which they are read give the time left to read and send them. Without a total,
+// matching rows of the whole file): with it, the rows of the segment handled so far (sent to
+// Klaviyo, rejected, or skipped as unchanged — see `handledRows`; the reader runs ahead of the
+// network, so rows read would overstate the progress) and their pace give the time left. Without a total,
 // or once every row is read (waiting for Klaviyo, fetching errors and removing take as long as
 // Klaviyo takes), there is no estimate.
 
@@ -37,11 +38,16 @@ export function rowRate(samples: RowSample[], windowMs = 10_000): number | null 
   return Math.max(0, (last.rows - start.rows) / seconds);
 }
 
+/** Rows of the segment dealt with: sent to Klaviyo, rejected, or skipped as unchanged. */
+export function handledRows(counts: RunCounts): number {
+  return Math.min(counts.matched, counts.sent + counts.rejected + counts.unchanged);
+}
+
 const ESTIMATED_PHASES: RunPhase[] = ["starting", "reading", "sending"];
 
 /**
  * Milliseconds left, or null when there is no honest estimate: no total, a phase after the
- * reading, every row read already, or no pace measured yet.
+ * sending, every row handled already, or no pace measured yet.
  */
 export function estimateRemaining(
   total: number | null,
@@ -51,7 +57,7 @@ export function estimateRemaining(
 ): number | null {
   if (total === null || total <= 0) return null;
   if (!ESTIMATED_PHASES.includes(phase)) return null;
-  const left = total - counts.matched;
+  const left = total - handledRows(counts);
   if (left <= 0) return null;
   const rate = rowRate(samples);
   if (rate === null || rate <= 0) return null;

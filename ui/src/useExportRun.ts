@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState } from "react";
 import * as api from "./api";
 import type { AppError, ExportView, RunEvent, RunSummary } from "./api";
-import { addRowSample, type RowSample } from "./eta";
+import { addRowSample, handledRows, type RowSample } from "./eta";
 import { addSample, type Sample } from "./throughput";
 
 export interface RunState {
@@ -61,7 +61,7 @@ export function useExportRun() {
                 ...current,
                 last: event,
                 samples: addSample(current.samples, { t, sent: event.counts.sent }),
-                rows: addRowSample(current.rows, { t, rows: event.counts.matched }),
+                rows: addRowSample(current.rows, { t, rows: handledRows(event.counts) }),
               }
             : current,
         );

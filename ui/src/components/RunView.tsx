@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { RunCounts as Counts } from "../api";
-import { estimateRemaining, formatRemaining } from "../eta";
+import { estimateRemaining, formatRemaining, handledRows } from "../eta";
 import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
 import { currentRate, formatRate, rateSeries, sparklinePoints } from "../throughput";
 import type { RunState } from "../useExportRun";
@@ -146,7 +146,7 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
 const SPARK_W = 160;
 const SPARK_H = 28;
 
-/** Rows of the segment read so far out of its total, when the total is known; else indeterminate. */
+/** Rows of the segment handled so far out of its total, when the total is known; else indeterminate. */
 function RunProgress({ run, counts }: { run: RunState; counts: Counts }) {
   const phase = run.last?.phase ?? "starting";
   const reading = phase === "starting" || phase === "reading" || phase === "sending";
@@ -154,7 +154,7 @@ function RunProgress({ run, counts }: { run: RunState; counts: Counts }) {
   return (
     <progress
       aria-label="Export progress"
-      value={Math.min(counts.matched, run.total)}
+      value={Math.min(handledRows(counts), run.total)}
       max={run.total}
       data-testid="run-progress"
     />
@@ -178,7 +178,7 @@ function Throughput({ run }: { run: RunState }) {
       </span>
       {remaining !== null && run.total !== null && (
         <span data-testid="run-eta" data-value={Math.round(remaining / 1000)}>
-          {counts.matched.toLocaleString()} of {run.total.toLocaleString()} rows, {formatRemaining(remaining)}
+          {handledRows(counts).toLocaleString()} of {run.total.toLocaleString()} rows, {formatRemaining(remaining)}
         </span>
       )}
       {series.length > 1 && (
