@@ -43,9 +43,11 @@ if [ $want_test = 1 ]; then
     echo "==> cargo: installing tauri-driver"
     cargo install tauri-driver --locked --quiet
   fi
-  if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python -c 'import selenium' 2>/dev/null; then
+  # (Re)installed whenever tests/e2e/requirements.txt changed since the last install.
+  if [ ! -x .venv/bin/pytest ] || ! cmp -s tests/e2e/requirements.txt .venv/requirements.installed; then
     echo "==> python: WebDriver client in .venv"
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+    cp tests/e2e/requirements.txt .venv/requirements.installed
   fi
 fi

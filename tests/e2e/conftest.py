@@ -442,7 +442,10 @@ class App:
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": str(APP)})
-        connection = RemoteConnection(client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}"))
+        # A command that gets no answer in 2 minutes fails instead of hanging the suite.
+        connection = RemoteConnection(
+            client_config=ClientConfig(remote_server_addr=f"http://127.0.0.1:{port}", timeout=120)
+        )
         self.session = webdriver.Remote(command_executor=connection, options=options)
         self.session.implicitly_wait(0)
         try:
