@@ -10,6 +10,7 @@
 
 import type { RunCounts, RunPhase } from "./api";
 import { formatDuration } from "./format";
+import { addTimed } from "./throughput";
 
 /** When (ms) and how many rows of the segment had been read by then. */
 export interface RowSample {
@@ -19,12 +20,7 @@ export interface RowSample {
 
 /** Keep the last `keepMs` of samples; one sample per instant. */
 export function addRowSample(samples: RowSample[], sample: RowSample, keepMs = 30_000): RowSample[] {
-  const last = samples[samples.length - 1];
-  const base = last && last.t === sample.t ? samples.slice(0, -1) : samples;
-  const next = [...base, sample];
-  const cutoff = sample.t - keepMs;
-  const first = next.findIndex((s) => s.t >= cutoff);
-  return first > 0 ? next.slice(first) : next;
+  return addTimed(samples, sample, keepMs);
 }
 
 /** Rows per second over the last `windowMs`; null until two samples a moment apart exist. */

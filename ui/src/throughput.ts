@@ -11,6 +11,12 @@ export interface Sample {
 
 /** Keep samples at most `keepMs` old (relative to the newest); drop repeats of the same instant. */
 export function addSample(samples: Sample[], sample: Sample, keepMs = 120_000): Sample[] {
+  return addTimed(samples, sample, keepMs);
+}
+
+/** Append `sample` to a time series (a newer value for the same instant replaces the last one)
+ * and keep only the last `keepMs` of it. */
+export function addTimed<T extends { t: number }>(samples: T[], sample: T, keepMs: number): T[] {
   const last = samples[samples.length - 1];
   const base = last && last.t === sample.t ? samples.slice(0, -1) : samples;
   const next = [...base, sample];

@@ -3,6 +3,7 @@ import * as api from "../api";
 import type { ConnectionView, UsableBy } from "../api";
 import { useReportError } from "../errors";
 import { formatDateTime } from "../format";
+import { FormActions } from "./FormActions";
 
 export const DEFAULT_BASE_URL = "https://a.klaviyo.com";
 
@@ -183,19 +184,14 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
         )}
       </div>
 
-      <div className="actions">
-        <button type="submit" className="button-primary" disabled={!canSave} data-testid="conn-save">
-          {saving ? "Saving…" : "Save connection"}
-        </button>
-        <button type="button" onClick={onCancel} disabled={saving} data-testid="conn-cancel">
-          Cancel
-        </button>
-        {missing.length > 0 && (
-          <span className="hint" data-testid="conn-missing">
-            Needs {missing.join(", ")}.
-          </span>
-        )}
-      </div>
+      <FormActions
+        testid="conn"
+        saveLabel="Save connection"
+        canSave={canSave}
+        saving={saving}
+        missing={missing}
+        onCancel={onCancel}
+      />
     </form>
   );
 }

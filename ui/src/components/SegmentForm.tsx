@@ -4,6 +4,7 @@ import type { Filter, SegmentPreview, SegmentView, SourceView } from "../api";
 import { describeFilter, fromFilter, incompleteRules, toFilter, type GroupRow } from "../filterModel";
 import { formatCount } from "../format";
 import { RuleBuilder } from "./RuleBuilder";
+import { FormActions } from "./FormActions";
 
 /** How long the preview waits after the last edit before it counts (it reads the whole file). */
 export const PREVIEW_DEBOUNCE_MS = 300;
@@ -257,19 +258,14 @@ export function SegmentForm({ existing, sources, onSaved, onCancel }: SegmentFor
         </p>
       )}
 
-      <div className="actions">
-        <button type="submit" className="button-primary" disabled={!canSave} data-testid="segment-save">
-          {saving ? "Saving…" : "Save segment"}
-        </button>
-        <button type="button" onClick={onCancel} disabled={saving} data-testid="segment-cancel">
-          Cancel
-        </button>
-        {missing.length > 0 && (
-          <span className="hint" data-testid="segment-missing">
-            Needs {missing.join(", ")}.
-          </span>
-        )}
-      </div>
+      <FormActions
+        testid="segment"
+        saveLabel="Save segment"
+        canSave={canSave}
+        saving={saving}
+        missing={missing}
+        onCancel={onCancel}
+      />
     </form>
   );
 }

@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from "react";
 import * as api from "../api";
 import type { PickedFile, SourceView } from "../api";
 import { KIND_LABEL } from "./SourceRow";
+import { FormActions } from "./FormActions";
 
 interface SourceFormProps {
   /** null for a new source. */
@@ -156,19 +157,14 @@ export function SourceForm({ existing, picked: initialPick, onSaved, onCancel, o
         </p>
       )}
 
-      <div className="actions">
-        <button type="submit" className="button-primary" disabled={!canSave} data-testid="source-save">
-          {saving ? "Saving…" : existing ? "Save source" : "Add source"}
-        </button>
-        <button type="button" onClick={onCancel} disabled={saving} data-testid="source-cancel">
-          Cancel
-        </button>
-        {missing.length > 0 && (
-          <span className="hint" data-testid="source-missing">
-            Needs {missing.join(", ")}.
-          </span>
-        )}
-      </div>
+      <FormActions
+        testid="source"
+        saveLabel={existing ? "Save source" : "Add source"}
+        canSave={canSave}
+        saving={saving}
+        missing={missing}
+        onCancel={onCancel}
+      />
     </form>
   );
 }
