@@ -3,7 +3,7 @@ use crate::AppState;
 use segport_core::model::{AppInfo, DemoInfo};
 use tauri::State;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
     state.ws()?.app_info(env!("CARGO_PKG_VERSION")).map_err(err)
 }

@@ -5,23 +5,23 @@ use segport_core::model::{
 };
 use tauri::State;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_exports(state: State<'_, AppState>) -> CmdResult<Vec<ExportView>> {
     state.ws()?.exports().map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_export(state: State<'_, AppState>, input: ExportInput) -> CmdResult<ExportView> {
     state.ws()?.save_export(input).map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete_export(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_export(&id).map_err(err)
 }
 
 /// A mapping pre-selected from the segment's column headers (email, phone, names…).
-#[tauri::command]
+#[tauri::command(async)]
 pub fn suggest_mapping(state: State<'_, AppState>, segment_id: String) -> CmdResult<Mapping> {
     state.ws()?.suggest_mapping(&segment_id).map_err(err)
 }

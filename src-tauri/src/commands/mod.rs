@@ -1,4 +1,8 @@
 //! Thin commands: each parses its input, calls `segport-core`, maps the error.
+//!
+//! Every command that reads a file, the database or the keychain is `async` (or
+//! `#[tauri::command(async)]`): a plain command runs on the main thread and would freeze the
+//! window while it waits (a slow drive, the CLI holding the database's write lock, D-Bus).
 
 pub mod app;
 pub mod connections;

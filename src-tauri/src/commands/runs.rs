@@ -67,13 +67,13 @@ pub fn cancel_run(state: State<'_, AppState>, run_id: String) -> CmdResult<bool>
     Ok(token.map(|t| t.cancel()).is_some())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_runs(state: State<'_, AppState>, export_id: Option<String>) -> CmdResult<Vec<RunView>> {
     state.ws()?.runs(export_id.as_deref()).map_err(err)
 }
 
 /// A run's details: counts, who, trigger, error and its first rejects.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn run_summary(state: State<'_, AppState>, run_id: String) -> CmdResult<RunSummary> {
     state.ws()?.run_summary(&run_id).map_err(err)
 }

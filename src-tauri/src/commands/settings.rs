@@ -46,12 +46,12 @@ fn settings(state: &AppState) -> CmdResult<Settings> {
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_settings(state: State<'_, AppState>) -> CmdResult<Settings> {
     settings(&state)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_settings(state: State<'_, AppState>, input: SettingsInput) -> CmdResult<Settings> {
     state
         .ws()?

@@ -50,30 +50,30 @@ pub async fn pick_source_file<R: Runtime>(
     catalog::picked_file(&path).map(Some).map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_sources(state: State<'_, AppState>) -> CmdResult<Vec<SourceView>> {
     state.ws()?.sources().map_err(err)
 }
 
 /// One source, detected afresh from its file.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn inspect_source(state: State<'_, AppState>, id: String) -> CmdResult<SourceView> {
     state.ws()?.source_view(&id).map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_source(state: State<'_, AppState>, input: SourceInput) -> CmdResult<SourceView> {
     state.check_path(&input.path)?;
     state.ws()?.save_source(input).map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete_source(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_source(&id).map_err(err)
 }
 
 /// The source for a picked file and its "all rows" segment (the export form's shortcut).
-#[tauri::command]
+#[tauri::command(async)]
 pub fn add_file_segment(
     state: State<'_, AppState>,
     path: String,
@@ -87,17 +87,17 @@ pub fn add_file_segment(
         .map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn list_segments(state: State<'_, AppState>) -> CmdResult<Vec<SegmentView>> {
     state.ws()?.segments().map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_segment(state: State<'_, AppState>, input: SegmentInput) -> CmdResult<SegmentView> {
     state.ws()?.save_segment(input).map_err(err)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete_segment(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_segment(&id).map_err(err)
 }
