@@ -253,6 +253,18 @@ async fn an_export_killed_at_every_point_ends_exact_with_nothing_sent_twice() {
         }
     }
 
+    // No two checkpointed jobs' line ranges overlap, even across resumes: a batch made after a
+    // restart never spans a range acknowledged before it (a later resume finds each line's job
+    // by its range, and must not credit one job with another's rows).
+    let mut ranges: Vec<(u64, u64, u64)> = fin
+        .iter()
+        .map(|j| (j.first_line, j.last_line, j.batch))
+        .collect();
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        assert!(w[0].1 < w[1].0, "overlapping checkpoint ranges: {w:?}");
+    }
+
     // Each checkpointed job holds exactly the valid lines of its range that no earlier process
     // had acknowledged; together they hold every valid line once.
     let broken: BTreeSet<u64> = h.s.invalid_lines.iter().copied().collect();

@@ -658,6 +658,12 @@ fn read_batches(
         // Sent before the restart: never again. (Its rows are still mapped, so the rows it
         // rejected are reported again — the reject table keeps one per line.)
         if let Some((batch, complete)) = acked.find(line) {
+            // A batch being built stops here: it must not span an acknowledged one, or a
+            // later resume (which finds a line's job by its first..last range) would credit
+            // one job with the other's rows. At most one short batch per acknowledged range.
+            if let Some(partial) = batcher.take() {
+                send(Item::Batch(partial))?;
+            }
             match mapper.map(&values) {
                 Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
                 Ok(_) if !complete => send(Item::Reopened { batch, email, hash })?,

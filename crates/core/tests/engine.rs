@@ -285,3 +285,73 @@ async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
     );
     assert_eq!(sb.request_count("POST /api/profile-bulk-import-jobs"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_run_never_makes_a_batch_that_spans_an_acknowledged_one() {
+    // The run died with batches 0 (lines 2–10001) and 1 (lines 15002–25001) acknowledged but
+    // lines 10002–15001 not (their answer came after batch 1's, then the process was killed).
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let sb = sandbox().await;
+    let csv = dir.path().join("c.csv");
+    let stats = sample::write_customers_csv(&csv, 30_000, 0, 5).unwrap();
+    assert_eq!(stats.valid_emails.len(), 30_000);
+    let list = sb.create_list("L");
+    let (_, export) = connection_and_export(&ws, &sb, &csv, &list);
+    let run = RunView {
+        id: new_id(),
+        export_id: export.id.clone(),
+        export_name: export.name.clone(),
+        trigger: RunTrigger::Manual,
+        who: "me".into(),
+        status: RunStatus::Running,
+        counts: RunCounts::default(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        error: None,
+    };
+    ws.store.insert_run(&run).unwrap();
+    for (batch, lines) in [(0, (2, 10_001)), (1, (15_002, 25_001))] {
+        let job = format!("acked{batch}");
+        ws.store
+            .record_job(&run.id, batch, &job, 10_000, lines)
+            .unwrap();
+        ws.store
+            .complete_job(&run.id, batch, "complete", 10_000, 0)
+            .unwrap();
+    }
+    ws.store
+        .finish_run(&run.id, RunStatus::Interrupted, &RunCounts::default(), None)
+        .unwrap();
+
+    let (sink, _) = recorder();
+    let summary = ws
+        .run_export(
+            &export.id,
+            RunTrigger::Manual,
+            CancellationToken::new(),
+            sink,
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.run.id, run.id, "the interrupted run continues");
+    assert_eq!(summary.run.status, RunStatus::Succeeded);
+    // Only the 10,000 unacknowledged rows were sent…
+    assert_eq!(sb.list_members(&list).len(), 10_000);
+    // …in batches that stop short of the acknowledged range: no two ranges overlap, so a later
+    // resume attributes every line to the job that really holds it.
+    let mut ranges: Vec<(u64, u64)> = ws
+        .store
+        .run_jobs(&run.id)
+        .unwrap()
+        .iter()
+        .map(|j| (j.first_line, j.last_line))
+        .collect();
+    ranges.sort_unstable();
+    assert_eq!(ranges.len(), 4, "{ranges:?}");
+    for w in ranges.windows(2) {
+        assert!(w[0].1 < w[1].0, "overlapping ranges: {ranges:?}");
+    }
+    assert_eq!(ranges[1], (10_002, 15_001));
+    assert_eq!(ranges[3], (25_002, 30_001));
+}
