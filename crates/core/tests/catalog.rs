@@ -256,19 +256,7 @@ fn a_run_whose_process_died_shows_as_interrupted_and_its_export_as_resumable() {
     let mut input = export_input(&ws, "E", &conn.id, &csv, "AbC123");
     input.mapping.email = "Email".into();
     let export = ws.save_export(input).unwrap();
-    let run = RunView {
-        id: new_id(),
-        export_id: export.id.clone(),
-        export_name: "E".into(),
-        trigger: RunTrigger::Cli,
-        who: "someone".into(),
-        status: RunStatus::Running,
-        counts: RunCounts::default(),
-        started_at: now_rfc3339(),
-        finished_at: None,
-        error: None,
-    };
-    ws.store.insert_run(&run).unwrap();
+    insert_running_run(&ws, &export);
     // Alive: still running.
     assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Running);
     assert!(!ws.exports().unwrap()[0].resumable);

@@ -298,19 +298,7 @@ async fn a_resumed_run_never_makes_a_batch_that_spans_an_acknowledged_one() {
     assert_eq!(stats.valid_emails.len(), 30_000);
     let list = sb.create_list("L");
     let (_, export) = connection_and_export(&ws, &sb, &csv, &list);
-    let run = RunView {
-        id: new_id(),
-        export_id: export.id.clone(),
-        export_name: export.name.clone(),
-        trigger: RunTrigger::Manual,
-        who: "me".into(),
-        status: RunStatus::Running,
-        counts: RunCounts::default(),
-        started_at: now_rfc3339(),
-        finished_at: None,
-        error: None,
-    };
-    ws.store.insert_run(&run).unwrap();
+    let run = insert_running_run(&ws, &export);
     for (batch, lines) in [(0, (2, 10_001)), (1, (15_002, 25_001))] {
         let job = format!("acked{batch}");
         ws.store

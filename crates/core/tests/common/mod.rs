@@ -224,3 +224,22 @@ pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     v.sort();
     v
 }
+
+/// A run of `export` recorded as running now, as a process starting it would (for tests that
+/// then play what happens to that process).
+pub fn insert_running_run(ws: &Workspace, export: &ExportView) -> RunView {
+    let run = RunView {
+        id: new_id(),
+        export_id: export.id.clone(),
+        export_name: export.name.clone(),
+        trigger: RunTrigger::Cli,
+        who: "someone".into(),
+        status: RunStatus::Running,
+        counts: RunCounts::default(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        error: None,
+    };
+    ws.store.insert_run(&run).unwrap();
+    run
+}
