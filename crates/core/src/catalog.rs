@@ -2,7 +2,7 @@
 //! edit. Every view is detected afresh from the file, so a changed or missing file shows as such.
 
 use crate::filter::Filter;
-use crate::mapping::{Mapper, TypeSampler, PREVIEW_PROFILES, TYPE_SAMPLE_ROWS};
+use crate::mapping::PREVIEW_PROFILES;
 use crate::model::*;
 use crate::source::{self, RowItem, SourceError, SourceFormat, SourceSpec};
 use crate::workspace::Workspace;
@@ -35,16 +35,15 @@ fn normalise(filter: Option<Filter>) -> Option<Filter> {
 /// What the native dialog's file is: its kind (by extension, else by content) and, for a
 /// SQLite database, its tables.
 pub fn picked_file(path: &Path) -> Result<PickedFile> {
-    let format = SourceFormat::guess(path).unwrap_or_else(|| {
-        if source::sqlite_tables(path).is_ok() {
-            SourceFormat::Sqlite
-        } else {
-            SourceFormat::Csv
-        }
-    });
-    let tables = match format {
-        SourceFormat::Sqlite => source::sqlite_tables(path)?,
-        _ => vec![],
+    // The database is opened once: to list its tables, and (without a telling extension) to
+    // recognise it as SQLite at all.
+    let (format, tables) = match SourceFormat::guess(path) {
+        Some(SourceFormat::Sqlite) => (SourceFormat::Sqlite, source::sqlite_tables(path)?),
+        Some(other) => (other, vec![]),
+        None => match source::sqlite_tables(path) {
+            Ok(tables) => (SourceFormat::Sqlite, tables),
+            Err(_) => (SourceFormat::Csv, vec![]),
+        },
     };
     let p = path.to_string_lossy().into_owned();
     Ok(PickedFile {
@@ -362,20 +361,9 @@ impl Workspace {
         let mut rows = source::open(&spec)?;
         let columns = rows.columns().to_vec();
         let filter = filter.map(|f| f.compile(&columns)).transpose()?;
-        let mut head: Vec<RowItem> = Vec::new();
-        while head.len() < TYPE_SAMPLE_ROWS {
-            match rows.next_row()? {
-                Some(item) => head.push(item),
-                None => break,
-            }
-        }
-        let mut sampler = TypeSampler::new(columns.len());
-        for item in &head {
-            if let RowItem::Row { values, .. } = item {
-                sampler.observe(values);
-            }
-        }
-        let mapper = Mapper::new(mapping, &columns, Some(&sampler.finish()))?;
+        // The types are sampled from the source's first rows, before the filter, as a run does.
+        let head = crate::engine::read_head(rows.as_mut())?;
+        let mapper = crate::engine::head_mapper(mapping, &columns, &head)?;
         let mut profiles = Vec::new();
         let consider = |item: RowItem| -> Option<ProfilePreview> {
             let p = match item {

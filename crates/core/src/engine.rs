@@ -592,6 +592,35 @@ fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result
     r.map_err(|e| CoreError::Config(format!("a sender stopped: {e}")))?
 }
 
+/// The first [`TYPE_SAMPLE_ROWS`] rows of a stream: they decide the custom properties' types
+/// (numbers, booleans…) for the whole run — see [`head_mapper`].
+pub(crate) fn read_head(rows: &mut dyn source::RowStream) -> Result<Vec<RowItem>> {
+    let mut head: Vec<RowItem> = Vec::with_capacity(TYPE_SAMPLE_ROWS);
+    while head.len() < TYPE_SAMPLE_ROWS {
+        match rows.next_row()? {
+            Some(item) => head.push(item),
+            None => break,
+        }
+    }
+    Ok(head)
+}
+
+/// `mapping` resolved with the property types the readable rows of `head` show: what a run
+/// sends (the mapping preview uses it too, so it shows exactly that).
+pub(crate) fn head_mapper(
+    mapping: &Mapping,
+    columns: &[String],
+    head: &[RowItem],
+) -> Result<Mapper> {
+    let mut sampler = TypeSampler::new(columns.len());
+    for item in head {
+        if let RowItem::Row { values, .. } = item {
+            sampler.observe(values);
+        }
+    }
+    Ok(Mapper::new(mapping, columns, Some(&sampler.finish()))?)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_batches(
     spec: &SourceSpec,
@@ -611,24 +640,11 @@ fn read_batches(
     let send =
         |item: Item| -> Result<()> { tx.blocking_send(item).map_err(|_| CoreError::Cancelled) };
 
-    // The first rows decide the custom properties' types (numbers, booleans…).
-    let mut head: Vec<RowItem> = Vec::with_capacity(TYPE_SAMPLE_ROWS);
-    while head.len() < TYPE_SAMPLE_ROWS {
-        match rows.next_row()? {
-            Some(item) => head.push(item),
-            None => break,
-        }
-    }
+    let head = read_head(rows.as_mut())?;
     if head.is_empty() {
         return Err(SourceError::NoRows(spec.path.clone()).into());
     }
-    let mut sampler = TypeSampler::new(columns.len());
-    for item in &head {
-        if let RowItem::Row { values, .. } = item {
-            sampler.observe(values);
-        }
-    }
-    let mapper = Mapper::new(mapping, &columns, Some(&sampler.finish()))?;
+    let mapper = head_mapper(mapping, &columns, &head)?;
     let mut batcher = Batcher::new(&shared.list_id, first_index);
     let mut seen = lock(&shared.seen).take();
 
