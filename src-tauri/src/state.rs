@@ -20,13 +20,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> AppState {
+        // (A run whose process died is marked interrupted by the core whenever runs, exports or
+        // due schedules are read.)
         let workspace = Workspace::open(data_dir, secrets).map_err(|e| ErrorPayload::from(&e));
-        if let Ok(ws) = &workspace {
-            // A run whose process died (no heartbeat for 30 s) is shown as interrupted.
-            if let Err(e) = ws.store.mark_stale_runs_interrupted(30) {
-                tracing::warn!("could not mark interrupted runs: {e}");
-            }
-        }
         AppState {
             workspace,
             runs: Arc::default(),

@@ -756,6 +756,8 @@ impl Workspace {
     /// next time after their last run (or their creation) has passed. A run in progress is
     /// not started twice.
     pub fn due_exports(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Export>> {
+        // A run left `running` by a process that died must not hold its schedule back.
+        self.store.mark_stale_runs_interrupted(STALE_RUN_SECS)?;
         let parse = |s: &str| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.with_timezone(&chrono::Utc))

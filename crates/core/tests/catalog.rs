@@ -274,3 +274,35 @@ fn a_run_whose_process_died_shows_as_interrupted_and_its_export_as_resumable() {
         Some(RunStatus::Interrupted)
     );
 }
+
+#[test]
+fn a_run_whose_process_died_does_not_hold_its_schedule_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, PEOPLE).unwrap();
+    let conn = ws
+        .save_connection(connection_input("C", "http://127.0.0.1:9", Some(KEY)))
+        .unwrap();
+    let mut input = export_input(&ws, "E", &conn.id, &csv, "AbC123");
+    input.mapping.email = "Email".into();
+    input.schedule = Schedule::Every { hours: 1 };
+    let export = ws.save_export(input).unwrap();
+    insert_running_run(&ws, &export);
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    // Alive: a running export is not started twice.
+    assert!(ws.due_exports(later).unwrap().is_empty());
+    // Its process (say, a cron `run-due`) died: the next check runs the export again.
+    let db = rusqlite::Connection::open(ws.store.path()).unwrap();
+    let ago = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    db.execute("UPDATE runs SET heartbeat_at = ?1", [&ago])
+        .unwrap();
+    let due: Vec<String> = ws
+        .due_exports(later)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(due, ["E"]);
+}
