@@ -70,10 +70,10 @@ def wait_until(driver: WebDriver, condition, message, timeout: float = 10):
 
 def type_into(scope, testid: str, text: str) -> None:
     el = wait_for(scope, testid)
-    el.clear()
-    # React keeps controlled inputs: clear() alone may leave the state; select-all + delete too.
-    if el.get_attribute("value"):
-        el.send_keys("\ue009a\ue017")  # Ctrl+A, Delete
+    # React keeps controlled inputs: WebDriver's clear() empties the DOM behind React's back,
+    # and the next re-render (the app still loading something) puts the old value back. So no
+    # clear(): select-all + Delete are key events React sees, and its state is emptied too.
+    el.send_keys("\ue009a\ue017")  # Ctrl+A, Delete
     el.send_keys(text)
     assert el.get_attribute("value") == text, f"{testid} holds {el.get_attribute('value')!r}"
 
