@@ -242,6 +242,160 @@ fn legacy_csv_api_detects_the_delimiter_too() {
     assert_eq!((row.line, &row.fields[col]), (2, "ada@x.io"));
 }
 
+/// The lines of a CSV as a text editor shows them, joined with the line break `sep(i)` after
+/// line `i` (a quoted value spanning two lines gets that line's break inside it).
+fn joined(lines: &[&str], sep: impl Fn(usize) -> &'static str) -> Vec<u8> {
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(l);
+        out.push_str(sep(i));
+    }
+    out.into_bytes()
+}
+
+/// The lines of the items, with the reasons of the bad ones (values differ by line break).
+fn lines_and_rejects(items: &Items) -> Vec<(u64, Option<String>)> {
+    items
+        .iter()
+        .map(|(line, r)| (*line, r.as_ref().err().cloned()))
+        .collect()
+}
+
+#[test]
+fn csv_lf_crlf_cr_only_and_mixed_line_ends_give_the_lines_an_editor_shows() {
+    let lines = [
+        "email,note",     // 1
+        "a@x.io,A",       // 2
+        "",               // 3 (blank)
+        "b@x.io,\"two",   // 4: a quoted value over two lines
+        "lines\"",        // 5
+        "c@x.io,C,extra", // 6: a bad row
+        "   ",            // 7 (blank)
+        "d@x.io,\"D\"",   // 8
+        "",               // 9
+        "",               // 10
+        "e@x.io,E",       // 11
+    ];
+    // No "\r" is followed by a blank line ending in "\n" (that would be one "\r\n").
+    let mixed = ["\r\n", "\n", "\r"];
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = vec![];
+    for (name, cycle) in [
+        ("lf", ["\n"; 3]),
+        ("crlf", ["\r\n"; 3]),
+        ("cr", ["\r"; 3]),
+        ("mixed", mixed),
+        ("mixed2", [mixed[1], mixed[2], mixed[0]]),
+        ("mixed3", [mixed[2], mixed[0], mixed[1]]),
+    ] {
+        let sep = |i: usize| cycle[i % 3];
+        for last_break in [true, false] {
+            let mut content = joined(&lines, sep);
+            if !last_break {
+                content.truncate(content.len() - sep(lines.len() - 1).len());
+            }
+            let path = write(dir.path(), &format!("{name}-{last_break}.csv"), &content);
+            let (columns, items) = rows(&SourceSpec::csv(&path));
+            assert_eq!(columns, ["email", "note"], "{name}");
+            let got = lines_and_rejects(&items);
+            assert_eq!(
+                got.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+                [2, 4, 6, 8, 11],
+                "{name} {last_break}: {items:?}"
+            );
+            assert!(got[2].1.as_deref().unwrap().contains("3 fields"), "{got:?}");
+            assert_eq!(
+                items[1].1.as_ref().unwrap()[1],
+                format!("two{}lines", sep(3))
+            );
+            let info = source::inspect(&SourceSpec::csv(&path), 100).unwrap();
+            assert_eq!(info.sample.len(), 4, "{name}: the bad row is left out");
+            seen.push(got);
+        }
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+}
+
+#[test]
+fn csv_unclosed_quote_names_its_true_lines_whatever_the_line_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    for sep in ["\n", "\r\n", "\r"] {
+        let content = ["email,note", "a@x.io,ok", "b@x.io,\"never closed", "x", "y"].join(sep);
+        let path = write(
+            dir.path(),
+            "unclosed.csv",
+            format!("{content}{sep}").as_bytes(),
+        );
+        let (_, items) = rows(&SourceSpec::csv(&path));
+        assert_eq!(items.len(), 2, "{sep:?}: {items:?}");
+        assert_eq!(items[0], ok(2, &["a@x.io", "ok"]), "{sep:?}");
+        let (3, Err(reason)) = &items[1] else {
+            panic!("{sep:?}: {:?}", items[1])
+        };
+        assert!(reason.contains("lines 3–5"), "{sep:?}: {reason}");
+    }
+}
+
+#[test]
+fn csv_crlf_split_across_read_buffers_counts_as_one_line_break() {
+    // The reader fills 256 KiB at a time: put the \r of a \r\n as the last byte of a buffer
+    // after a row, in a quoted value and in a blank line.
+    const BUF: usize = 256 * 1024;
+    let mut content = b"email,note\r\n".to_vec();
+    let mut expected = vec![];
+    let mut line = 2u64;
+    fn row(content: &mut Vec<u8>, expected: &mut Vec<u64>, line: &mut u64, s: &str) {
+        expected.push(*line);
+        content.extend_from_slice(s.as_bytes());
+        *line += s.matches("\r\n").count() as u64;
+    }
+    for (k, kind) in ["row", "quoted", "blank"].into_iter().enumerate() {
+        let boundary = (k + 1) * BUF - 1;
+        while content.len() < boundary - 200 {
+            row(&mut content, &mut expected, &mut line, "u@x.io,filler\r\n");
+        }
+        match kind {
+            "row" => {
+                let pad = boundary - content.len() - "u@x.io,".len();
+                row(
+                    &mut content,
+                    &mut expected,
+                    &mut line,
+                    &format!("u@x.io,{}\r\n", "p".repeat(pad)),
+                );
+            }
+            "quoted" => {
+                let pad = boundary - content.len() - "u@x.io,\"".len();
+                row(
+                    &mut content,
+                    &mut expected,
+                    &mut line,
+                    &format!("u@x.io,\"{}\r\nend\"\r\n", "q".repeat(pad)),
+                );
+            }
+            _ => {
+                let pad = boundary - content.len() - "u@x.io,\r\n".len();
+                row(
+                    &mut content,
+                    &mut expected,
+                    &mut line,
+                    &format!("u@x.io,{}\r\n", "b".repeat(pad)),
+                );
+                content.extend_from_slice(b"\r\n");
+                line += 1;
+            }
+        }
+        assert_eq!(content[boundary], b'\r', "{kind}");
+        assert_eq!(content[boundary + 1], b'\n', "{kind}");
+    }
+    row(&mut content, &mut expected, &mut line, "last@x.io,L\r\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "split.csv", &content);
+    let (_, items) = rows(&SourceSpec::csv(&path));
+    assert!(items.iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(items.iter().map(|(l, _)| *l).collect::<Vec<_>>(), expected);
+}
+
 // -------------------------------------------------------------------------------- JSONL
 
 #[test]
@@ -342,6 +496,71 @@ fn jsonl_files_that_cannot_be_used_get_clear_errors() {
         .0,
         "source.not_utf8"
     );
+}
+
+#[test]
+fn jsonl_lone_cr_ends_a_line_like_lf_and_crlf() {
+    let lines = [
+        r#"{"email":"a@x.io","n":1}"#, // 1
+        "",                            // 2
+        r#"{"email":"b@x.io"}"#,       // 3
+        "[1]",                         // 4: a bad row
+        "  ",                          // 5
+        r#"{"email":"c@x.io","n":3}"#, // 6
+    ];
+    let mixed = ["\r\n", "\n", "\r"];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cycle) in [
+        ("lf", ["\n"; 3]),
+        ("crlf", ["\r\n"; 3]),
+        ("cr", ["\r"; 3]),
+        ("mixed", mixed),
+        ("mixed2", [mixed[1], mixed[2], mixed[0]]),
+    ] {
+        let content = joined(&lines, |i| cycle[i % 3]);
+        let spec = SourceSpec::jsonl(write(dir.path(), &format!("{name}.jsonl"), &content));
+        let (columns, items) = rows(&spec);
+        assert_eq!(columns, ["email", "n"], "{name}");
+        assert_eq!(items.len(), 4, "{name}: {items:?}");
+        assert_eq!(items[0], ok(1, &["a@x.io", "1"]), "{name}");
+        assert_eq!(items[1], ok(3, &["b@x.io", ""]), "{name}");
+        let (4, Err(reason)) = &items[2] else {
+            panic!("{name}: {:?}", items[2])
+        };
+        assert!(reason.contains("an array"), "{reason}");
+        assert_eq!(items[3], ok(6, &["c@x.io", "3"]), "{name}");
+        let info = source::inspect(&spec, 100).unwrap();
+        assert_eq!(info.sample.len(), 3, "{name}");
+    }
+}
+
+#[test]
+fn jsonl_crlf_split_across_read_buffers_counts_as_one_line_break() {
+    const BUF: usize = 256 * 1024;
+    let mut content = Vec::new();
+    let mut n = 0u64;
+    fn push(content: &mut Vec<u8>, n: &mut u64, pad: usize) {
+        let line = format!(
+            "{{\"email\":\"user{n}@example.com\",\"p\":\"{}\"}}\r\n",
+            "p".repeat(pad)
+        );
+        content.extend_from_slice(line.as_bytes());
+        *n += 1;
+    }
+    while content.len() < BUF - 200 {
+        push(&mut content, &mut n, 0);
+    }
+    // The next line's \r is the last byte of the first buffer.
+    let probe = format!("{{\"email\":\"user{n}@example.com\",\"p\":\"\"}}").len();
+    let pad = BUF - 1 - content.len() - probe;
+    push(&mut content, &mut n, pad);
+    assert_eq!(&content[BUF - 1..=BUF], b"\r\n");
+    for _ in 0..10 {
+        push(&mut content, &mut n, 0);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "split.jsonl", &content);
+    assert_eq!(stream_all(&SourceSpec::jsonl(&path), 1), n);
 }
 
 // ------------------------------------------------------------------------------- SQLite
@@ -606,11 +825,20 @@ fn grid() -> impl Strategy<Value = (Vec<Vec<String>>, u8, bool)> {
     })
 }
 
+/// Line breaks as a text editor counts them: `\r\n`, a lone `\r`, a lone `\n`.
+fn editor_line_breaks(bytes: &[u8]) -> u64 {
+    String::from_utf8_lossy(bytes)
+        .replace("\r\n", "\n")
+        .bytes()
+        .filter(|&b| b == b'\n' || b == b'\r')
+        .count() as u64
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Any grid written by the csv crate's writer (any of the four delimiters, CRLF or LF)
-    /// reads back identically, each row with the line it starts on.
+    /// reads back identically, each row with the line it starts on in a text editor.
     #[test]
     fn csv_written_by_the_csv_writer_reads_back_identically(
         (grid, delimiter, crlf) in grid()
@@ -629,9 +857,10 @@ proptest! {
             w.write_record(row).unwrap();
         }
         let bytes = w.into_inner().unwrap();
+        // The line a text editor shows: `\r\n`, a lone `\r` (values may hold one) or `\n`.
         let expected_lines: Vec<u64> = starts
             .iter()
-            .map(|&s| 1 + bytes[..s].iter().filter(|&&b| b == b'\n').count() as u64)
+            .map(|&s| 1 + editor_line_breaks(&bytes[..s]))
             .collect();
 
         let dir = tempfile::tempdir().unwrap();

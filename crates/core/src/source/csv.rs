@@ -2,9 +2,12 @@
 //!
 //! The reader drives `csv-core` itself instead of `csv::Reader` for one reason: line numbers.
 //! `csv::Reader` stamps a record with the position where the previous record stopped, which is
-//! before the `\n` of a `\r\n` and before any blank lines (BurntSushi/rust-csv#395). Here the
-//! terminators between records are consumed by this reader, so a record's line is exactly
-//! 1 + the number of `\n` before its first byte, whatever the line endings.
+//! before the `\n` of a `\r\n` and before any blank lines (BurntSushi/rust-csv#395), and
+//! `csv-core` counts only `\n`, so a file with old Mac line ends (`\r` alone) would be one long
+//! "line 1". Here the terminators between records are consumed by this reader, and every byte
+//! consumed passes a [`LineCounter`], so a record's line is the one a text editor shows:
+//! 1 + the number of line breaks before its first byte, a line break being `\r\n`, a lone `\r`
+//! or a lone `\n` (inside quoted values too; blank lines count).
 
 use super::{check_utf8, open_text, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
 use csv_core::ReadRecordResult;
@@ -76,6 +79,41 @@ pub(super) fn delimiter_name(d: u8) -> String {
     }
 }
 
+/// Counts line breaks the way a text editor shows them — `\r\n`, a lone `\r`, a lone `\n` —
+/// over bytes fed in consecutive chunks (a `\r\n` may be split between two chunks).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct LineCounter {
+    breaks: u64,
+    /// The last byte fed was `\r`: a `\n` first in the next chunk ends the same line.
+    after_cr: bool,
+}
+
+impl LineCounter {
+    /// Count the line breaks of the next bytes of the file.
+    pub(super) fn feed(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else {
+            return;
+        };
+        let mut breaks = 0u64;
+        for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            // A `\r` always ends a line; a `\n` unless it completes a `\r\n`.
+            let after_cr = if i == 0 {
+                self.after_cr
+            } else {
+                bytes[i - 1] == b'\r'
+            };
+            breaks += u64::from(bytes[i] == b'\r' || !after_cr);
+        }
+        self.breaks += breaks;
+        self.after_cr = last == b'\r';
+    }
+
+    /// The line (1-based) the next byte is on.
+    pub(super) fn line(&self) -> u64 {
+        self.breaks + 1
+    }
+}
+
 /// A CSV file open for reading: its header, then raw records one at a time.
 pub(super) struct CsvSource {
     path: PathBuf,
@@ -86,8 +124,8 @@ pub(super) struct CsvSource {
     out: Vec<u8>,
     ends: Vec<usize>,
     nfields: usize,
-    /// `\n` consumed by this reader between records (`core` counts the others).
-    skipped_newlines: u64,
+    /// Line breaks of every byte consumed so far (`core.line()` counts only `\n`).
+    lines: LineCounter,
     done: bool,
     /// Set when the last record ran to the end of the file inside an unclosed quote: the
     /// line where the file ended.
@@ -110,7 +148,7 @@ impl CsvSource {
             out: vec![0; 4096],
             ends: vec![0; 64],
             nfields: 0,
-            skipped_newlines: 0,
+            lines: LineCounter::default(),
             done: false,
             unclosed_until: None,
             columns: Vec::new(),
@@ -192,13 +230,13 @@ impl CsvSource {
                 .take_while(|&&b| b == b'\n' || b == b'\r')
                 .count();
             let all = n == buf.len();
-            self.skipped_newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            self.lines.feed(&buf[..n]);
             self.src.consume(n);
             if n == 0 || !all {
                 break;
             }
         }
-        let line = self.skipped_newlines + self.core.line();
+        let line = self.lines.line();
         let (mut outlen, mut endlen) = (0, 0);
         // Double quotes in the record's raw bytes: an odd count in a record that runs to the
         // end of the file over several lines means a quote that was never closed.
@@ -219,6 +257,7 @@ impl CsvSource {
             if let Some(&b) = input[..nin].last() {
                 ends_with_newline = b == b'\n' || b == b'\r';
             }
+            self.lines.feed(&input[..nin]);
             self.src.consume(nin);
             outlen += nout;
             endlen += nend;
@@ -253,9 +292,9 @@ impl CsvSource {
                 }
                 ReadRecordResult::Record => {
                     self.nfields = endlen;
-                    // The line the record's last byte is on.
-                    let last =
-                        self.skipped_newlines + self.core.line() - u64::from(ends_with_newline);
+                    // The line the record's last byte is on (its own terminator, if consumed,
+                    // is not on the next line).
+                    let last = self.lines.line() - u64::from(ends_with_newline);
                     if at_eof && quotes % 2 == 1 && last > line {
                         self.unclosed_until = Some(last);
                     }
@@ -340,6 +379,24 @@ impl RowStream for CsvStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_are_counted_like_an_editor_however_the_bytes_are_split() {
+        let text: &[u8] = b"a\r\nb\rc\nd\n\re\r\r\n\n\"f\rg\"\r\nh\r";
+        let mut whole = LineCounter::default();
+        whole.feed(text);
+        assert_eq!(whole.line(), 12);
+        for split in 0..=text.len() {
+            let mut parts = LineCounter::default();
+            parts.feed(&text[..split]);
+            parts.feed(&[]);
+            parts.feed(&text[split..]);
+            assert_eq!(parts.line(), whole.line(), "split at {split}");
+        }
+        let mut bytewise = LineCounter::default();
+        text.chunks(1).for_each(|b| bytewise.feed(b));
+        assert_eq!(bytewise.line(), whole.line());
+    }
 
     #[test]
     fn sniffing_prefers_the_delimiter_that_splits_rows_like_the_header() {

@@ -1,4 +1,5 @@
-//! JSON Lines: one JSON object per line.
+//! JSON Lines: one JSON object per line. A line ends at `\r\n`, a lone `\n` or a lone `\r` (old
+//! Mac line ends), so line numbers are the ones a text editor shows.
 //!
 //! The columns are the keys of the first `key_sample` non-blank lines, in first-seen order. Those
 //! lines are parsed once and kept (at most `key_sample` rows) until they are streamed; after them
@@ -40,6 +41,9 @@ pub(super) struct JsonlStream {
     buf: Vec<u8>,
     /// The current line's number (1-based).
     line: u64,
+    /// The last line ended with a `\r` that was the last byte read so far: a `\n` first in
+    /// the next chunk belongs to that line break (`\r\n` split between two reads).
+    after_cr: bool,
     keys: Keys,
     /// The rows read to find the columns, not yet streamed.
     pending: VecDeque<RowItem>,
@@ -55,6 +59,7 @@ impl JsonlStream {
             src,
             buf: Vec::new(),
             line: 0,
+            after_cr: false,
             keys: Keys::default(),
             pending: VecDeque::new(),
         };
@@ -82,9 +87,18 @@ impl JsonlStream {
         Ok(s)
     }
 
-    /// Read the next line into `buf` (terminator and a final `\r` removed).
+    /// Read the next line into `buf` (its terminator, `\r\n`, `\n` or `\r`, removed).
     fn read_line(&mut self) -> Result<Line, SourceError> {
         self.buf.clear();
+        if std::mem::take(&mut self.after_cr) {
+            let chunk = self
+                .src
+                .fill_buf()
+                .map_err(|e| unreadable(&self.path, &e))?;
+            if chunk.first() == Some(&b'\n') {
+                self.src.consume(1);
+            }
+        }
         let (mut any, mut too_long) = (false, false);
         loop {
             let chunk = self
@@ -98,7 +112,7 @@ impl JsonlStream {
                 break;
             }
             any = true;
-            let newline = memchr::memchr(b'\n', chunk);
+            let newline = memchr::memchr2(b'\n', b'\r', chunk);
             let part = &chunk[..newline.unwrap_or(chunk.len())];
             if !too_long {
                 if self.buf.len() + part.len() > MAX_LINE_BYTES {
@@ -108,16 +122,24 @@ impl JsonlStream {
                     self.buf.extend_from_slice(part);
                 }
             }
-            let used = newline.map_or(chunk.len(), |i| i + 1);
+            let used = match newline {
+                None => chunk.len(),
+                Some(i) if chunk[i] == b'\r' => match chunk.get(i + 1) {
+                    Some(b'\n') => i + 2,
+                    Some(_) => i + 1,
+                    None => {
+                        self.after_cr = true;
+                        i + 1
+                    }
+                },
+                Some(i) => i + 1,
+            };
             self.src.consume(used);
             if newline.is_some() {
                 break;
             }
         }
         self.line += 1;
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
         Ok(if too_long { Line::TooLong } else { Line::Text })
     }
 
