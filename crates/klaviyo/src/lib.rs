@@ -1317,20 +1317,37 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<Duration>) 
     }
 }
 
-/// `Retry-After` in seconds (integer or decimal). HTTP dates are not used by Klaviyo.
+/// The longest wait a 429's hint is taken for. A larger hint — a hostile or broken
+/// `Retry-After: 1e20`, `inf`, or twenty digits — is clamped to it instead of overflowing
+/// `Duration`/`Instant` arithmetic (`Duration::from_secs_f64` panics past `u64::MAX` seconds);
+/// being far over any sane `max_retry_after`, it then stops the call with the resumable
+/// [`Error::RateLimited`], as any hint longer than the policy allows does.
+const MAX_RETRY_HINT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Retry-After` in seconds (integer or decimal), at most [`MAX_RETRY_HINT`]. A value that is
+/// no delay at all (negative, NaN, text) is ignored, as if absent. HTTP dates are not used by
+/// Klaviyo.
 fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let secs = v.trim().parse::<f64>().ok()?;
+    if secs.is_nan() || secs.is_sign_negative() {
+        return None;
+    }
+    if secs >= MAX_RETRY_HINT.as_secs_f64() {
+        return Some(MAX_RETRY_HINT);
+    }
+    Duration::try_from_secs_f64(secs).ok()
 }
 
-/// "Request was throttled. Expected available in 7 seconds."
+/// "Request was throttled. Expected available in 7 seconds.", at most [`MAX_RETRY_HINT`].
 fn available_in(detail: &str) -> Option<Duration> {
     let rest = &detail[detail.find("available in ")? + "available in ".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(Duration::from_secs)
+    if digits.is_empty() {
+        return None;
+    }
+    // Only digits: a parse error is an overflow of u64.
+    let secs = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(secs).min(MAX_RETRY_HINT))
 }
 
 /// A short, single-line, tag-free excerpt of a body (proxies answer with HTML pages).
@@ -1507,6 +1524,89 @@ mod tests {
             available_in("Request was throttled. Expected available in 12 seconds."),
             Some(Duration::from_secs(12))
         );
+    }
+
+    #[test]
+    fn hostile_retry_hints_are_clamped_to_a_day_or_ignored_never_a_panic() {
+        let day = Duration::from_secs(24 * 60 * 60);
+        for huge in [
+            "1e20",
+            "99999999999999999999",
+            "18446744073709551616",
+            "1e308",
+            "inf",
+            "+Infinity",
+            "86401",
+        ] {
+            assert_eq!(parse_retry_after(huge), Some(day), "{huge}");
+        }
+        for nonsense in [
+            "-5",
+            "-0.5",
+            "NaN",
+            "-inf",
+            "",
+            "soon",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(nonsense), None, "{nonsense}");
+        }
+        assert_eq!(
+            parse_retry_after(" 0.25 "),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(parse_retry_after("86400"), Some(day));
+        for huge in ["99999999999999999999999", "18446744073709551615", "86401"] {
+            let detail = format!("Request was throttled. Expected available in {huge} seconds.");
+            assert_eq!(available_in(&detail), Some(day), "{detail}");
+        }
+        assert_eq!(available_in("Expected available in seconds."), None);
+    }
+
+    #[tokio::test]
+    async fn a_hostile_retry_after_stops_the_call_with_the_resumable_rate_limit_error() {
+        for v in ["1e20", "99999999999999999999", "inf"] {
+            let (url, count) = answering(move |_| {
+                reply(
+                    "429 Too Many Requests",
+                    &format!("retry-after: {v}\r\n"),
+                    BARE_429,
+                )
+            })
+            .await;
+            let c = Client::new(&url, ApiKey::new(format!("pk_hostile_{v}")))
+                .expect("client")
+                .with_retry_policy(quick_policy(Duration::from_secs(1)));
+            let started = std::time::Instant::now();
+            let err = c.get_lists(None).await.expect_err("rate limited");
+            assert!(
+                matches!(err, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(86_400)),
+                "{v}: {err:?}"
+            );
+            assert_eq!(err.code(), "klaviyo.rate_limited", "{v}");
+            assert!(started.elapsed() < Duration::from_secs(2), "{v}");
+            assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1, "{v}");
+        }
+        // Not a delay at all: as if there were no Retry-After (the policy's backoff).
+        for v in ["-5", "NaN"] {
+            let (url, count) = answering(move |n| {
+                if n == 0 {
+                    reply(
+                        "429 Too Many Requests",
+                        &format!("retry-after: {v}\r\n"),
+                        BARE_429,
+                    )
+                } else {
+                    reply("200 OK", "", NO_LISTS)
+                }
+            })
+            .await;
+            let c = Client::new(&url, ApiKey::new(format!("pk_nonsense_{v}")))
+                .expect("client")
+                .with_retry_policy(quick_policy(Duration::from_secs(10)));
+            c.get_lists(None).await.expect("retried after a backoff");
+            assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2, "{v}");
+        }
     }
 
     #[test]

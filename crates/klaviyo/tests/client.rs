@@ -504,3 +504,45 @@ async fn a_429_asking_longer_than_the_policy_allows_is_rate_limited() {
     assert_eq!(log.lock().expect("log").len(), 1);
     assert_no_key(&err, KEY);
 }
+
+#[tokio::test]
+async fn a_hostile_retry_after_from_the_sandbox_is_clamped_never_a_panic() {
+    // One key per call: a 429 holds its operation back for everyone sharing the account.
+    let keys: Vec<String> = (0..5)
+        .map(|i| format!("pk_client_test_hostile_{i}_0123456789abcdef"))
+        .collect();
+    let config = SandboxConfig {
+        keys: keys.iter().map(SandboxKey::full).collect(),
+        faults: vec![
+            "get_lists=seq:429:raw:1e20,429:raw:99999999999999999999,429:raw:inf,429:raw:-5,ok,429:raw:NaN,ok"
+                .parse()
+                .expect("fault"),
+        ],
+        ..Default::default()
+    };
+    let sb = Sandbox::start(config, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sandbox starts");
+    let day = Duration::from_secs(24 * 60 * 60);
+    for key in &keys[..3] {
+        let started = Instant::now();
+        let err = client(&sb, key)
+            .get_lists(None)
+            .await
+            .expect_err("rate limited");
+        assert!(
+            matches!(err, Error::RateLimited { retry_after: Some(d) } if d == day),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "klaviyo.rate_limited");
+        assert!(err.to_string().contains("86400 s"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    // `-5` and `NaN` are no delay at all: the call backs off as for a bare 429, then succeeds.
+    for key in &keys[3..] {
+        let c = client(&sb, key);
+        c.get_lists(None).await.expect("retried after a backoff");
+        assert_eq!((c.stats().requests, c.stats().throttled), (2, 1));
+    }
+    sb.shutdown().await;
+}

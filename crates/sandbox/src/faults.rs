@@ -15,6 +15,9 @@
 //!          | 429[:SECS]                    a `throttled` answer (Retry-After SECS, default 1)
 //!          | 429:none                      a `throttled` answer with no Retry-After and no time
 //!                                        in its detail (a gateway's bare 429)
+//!          | 429:raw:TEXT                  a `throttled` answer whose Retry-After is TEXT as it is
+//!                                        (`1e20`, `-5`, `NaN`: a broken or hostile server) and
+//!                                        no time in its detail; TEXT has no `,` or `@`
 //!          | drop                          close the connection without answering
 //!          | slow:MS                       wait MS milliseconds, then answer normally
 //!          | revoke                        revoke the request's key: this and later requests 401
@@ -49,6 +52,9 @@ pub enum FaultAction {
     /// seconds" in the detail. Klaviyo's 429 does not always carry `Retry-After` (API.md); this
     /// is the worst case, where the client must pick its own backoff.
     ThrottleBare,
+    /// 429 `throttled` whose `Retry-After` is this text, as it is (printable ASCII), and no time
+    /// in the detail: what a client does with `1e20`, `99999999999999999999`, `-5` or `NaN`.
+    ThrottleRaw(String),
     /// Close the connection without answering.
     Drop,
     /// Wait, then answer normally.
@@ -104,7 +110,7 @@ pub struct Fault {
 pub enum FaultParseError {
     #[error("fault `{0}`: expected TARGET=PLAN or revoke:KEY@after:N[:TARGET]")]
     Shape(String),
-    #[error("fault `{spec}`: unknown action `{action}` (ok, 500, 503, 504, html502, html503, html504, html524, 429[:SECS], 429:none, drop, slow:MS, revoke)")]
+    #[error("fault `{spec}`: unknown action `{action}` (ok, 500, 503, 504, html502, html503, html504, html524, 429[:SECS], 429:none, 429:raw:TEXT, drop, slow:MS, revoke)")]
     Action { spec: String, action: String },
     #[error("fault `{spec}`: bad number `{value}`")]
     Number { spec: String, value: String },
@@ -163,6 +169,12 @@ fn parse_action(spec: &str, a: &str) -> Result<FaultAction, FaultParseError> {
         _ => {
             if a == "429:none" {
                 FaultAction::ThrottleBare
+            } else if let Some(raw) = a.strip_prefix("429:raw:") {
+                // A header value: printable ASCII (the spec's own `,` and `@` cannot occur).
+                if raw.is_empty() || !raw.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    return Err(bad());
+                }
+                FaultAction::ThrottleRaw(raw.to_owned())
             } else if let Some(secs) = a.strip_prefix("429:") {
                 FaultAction::Throttle(number(spec, secs)?)
             } else if let Some(ms) = a.strip_prefix("slow:") {
@@ -235,6 +247,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Html(s) => write!(f, "html{s}"),
             FaultAction::Throttle(s) => write!(f, "429:{s}"),
             FaultAction::ThrottleBare => write!(f, "429:none"),
+            FaultAction::ThrottleRaw(raw) => write!(f, "429:raw:{raw}"),
             FaultAction::Drop => write!(f, "drop"),
             FaultAction::Slow(d) => write!(f, "slow:{}", d.as_millis()),
             FaultAction::Revoke => write!(f, "revoke"),
@@ -342,6 +355,7 @@ mod tests {
             "bulk_import_profiles=seq:ok,503,html502,drop,slow:2000,ok",
             "POST /api/profile-bulk-import-jobs=seq:504,429:3,revoke",
             "bulk_import_profiles=seq:429:none,429:2,ok",
+            "get_lists=seq:429:raw:1e20,429:raw:-5,429:raw:NaN,ok",
             "*=429:none@0.5",
             "*=500@0.25,drop@0.5",
             "revoke:pk_x@after:5:bulk_import_profiles",
@@ -367,6 +381,26 @@ mod tests {
             "get_lists=seq:429:never".parse::<Fault>(),
             Err(FaultParseError::Number { .. })
         ));
+    }
+
+    #[test]
+    fn a_raw_retry_after_is_sent_as_written() {
+        let f: Fault = "get_lists=seq:429:raw:99999999999999999999,429:raw:inf"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            f.plan,
+            FaultPlan::Sequence(vec![
+                FaultAction::ThrottleRaw("99999999999999999999".into()),
+                FaultAction::ThrottleRaw("inf".into()),
+            ])
+        );
+        for bad in ["get_lists=seq:429:raw:", "get_lists=seq:429:raw:a\u{7}b"] {
+            assert!(
+                matches!(bad.parse::<Fault>(), Err(FaultParseError::Action { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

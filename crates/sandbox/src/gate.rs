@@ -51,6 +51,7 @@ pub async fn gate(State(s): State<Arc<AppState>>, req: Request, next: Next) -> R
         FaultAction::Html(code) => return html_error(code),
         FaultAction::Throttle(secs) => return throttled(secs, s.retry_after),
         FaultAction::ThrottleBare => return throttled_bare(),
+        FaultAction::ThrottleRaw(raw) => return throttled_raw(&raw),
         FaultAction::Drop => {
             if let Some(kill) = req.extensions().get::<ConnKill>() {
                 s.stats().answered(&crate::route_of(&req), "dropped");
@@ -187,6 +188,16 @@ fn throttled_bare() -> Response {
         "Request was throttled.",
     )
     .into_response()
+}
+
+/// 429 `throttled` with `Retry-After: <raw>` exactly as the fault gives it (fault `429:raw:TEXT`)
+/// and no time in the detail, so that only the header can say how long to wait.
+fn throttled_raw(raw: &str) -> Response {
+    let mut resp = throttled_bare();
+    if let Ok(v) = HeaderValue::from_str(raw) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 fn status(code: u16) -> StatusCode {

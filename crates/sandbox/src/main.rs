@@ -21,6 +21,7 @@ FAULTS (--fault SPEC, repeatable; also POST /__sandbox/faults {\"faults\":[SPEC,
   TARGET  operationId (bulk_import_profiles), \"METHOD /path\" (\"GET /api/lists/{id}\") or *
   ACTION  ok | 500 | 503 | 504 (JSON:API error) | html502 | html503 | html504 | html524
           (text/html page, like a proxy's) | 429[:SECS] | 429:none (no Retry-After, no hint)
+          | 429:raw:TEXT (Retry-After: TEXT as written, e.g. 1e20, -5, NaN)
           | drop (close without answering)
           | slow:MS (delay, then answer) | revoke (revoke this request's key: 401 from now on)
 
