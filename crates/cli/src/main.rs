@@ -12,14 +12,60 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Exit codes (DESIGN.md): 0 all rows exported · 3 finished with rejected rows · 1 failed ·
-/// 2 usage or config error · 130 cancelled.
+/// Exit codes (DESIGN.md): 0 all rows exported · 3 finished with rejected rows · 4 finished,
+/// but mirror removals are held for confirmation · 1 failed · 2 usage or config error (also:
+/// the export is already running in another process) · 130 cancelled.
 mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const REJECTS: u8 = 3;
+    pub const HELD: u8 = 4;
     pub const CANCELLED: u8 = 130;
+}
+
+/// The exit code for an error (one place, see [`exit`]).
+fn exit_code(e: &CoreError) -> u8 {
+    match e {
+        CoreError::Config(_)
+        | CoreError::ConsentRequired(_)
+        | CoreError::NoKey(_)
+        | CoreError::Invalid { .. }
+        | CoreError::NotFound { .. }
+        | CoreError::Duplicate { .. }
+        | CoreError::AlreadyRunning { .. } => exit::USAGE,
+        CoreError::Cancelled => exit::CANCELLED,
+        _ => exit::FAILED,
+    }
+}
+
+/// `println!` that ends the program quietly when stdout is closed (`segport-cli … | head`):
+/// a closed pipe is a normal end, not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            closed_stdout(e);
+        }
+    }};
+}
+
+/// `print!` with [`out!`]'s handling of a closed stdout.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            closed_stdout(e);
+        }
+    }};
+}
+
+fn closed_stdout(e: std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(i32::from(exit::OK));
+    }
+    eprintln!("error: could not write the output: {e}");
+    std::process::exit(i32::from(exit::FAILED));
 }
 
 #[derive(Parser)]
@@ -130,6 +176,13 @@ enum ExportCmd {
         /// Read, filter, map and batch without sending anything (no network, nothing recorded).
         #[arg(long)]
         dry_run: bool,
+        /// Do not continue an interrupted run: close it and start a fresh one.
+        #[arg(long)]
+        restart: bool,
+        /// Mirror mode: confirm removing up to N profiles that left the segment when the run
+        /// would otherwise hold them (the number a held run reported).
+        #[arg(long, value_name = "N")]
+        confirm_removals: Option<u64>,
     },
 }
 
@@ -183,17 +236,7 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::warn!(command, code = %e.code(), "segport-cli failed");
             eprintln!("error [{}]: {e}", e.code());
-            let code = match e {
-                CoreError::Config(_)
-                | CoreError::ConsentRequired(_)
-                | CoreError::NoKey(_)
-                | CoreError::Invalid { .. }
-                | CoreError::NotFound { .. }
-                | CoreError::Duplicate { .. } => exit::USAGE,
-                CoreError::Cancelled => exit::CANCELLED,
-                _ => exit::FAILED,
-            };
-            ExitCode::from(code)
+            ExitCode::from(exit_code(&e))
         }
     }
 }
@@ -211,7 +254,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             path: file.clone(),
             source,
         })?;
-        println!(
+        out!(
             "{} rows written to {} ({} with a broken email)",
             stats.rows,
             file.display(),
@@ -227,7 +270,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
     match cli.cmd {
         Cmd::Config(ConfigCmd::Import { file }) => {
             let r = config::import(&ws, &file)?;
-            println!(
+            out!(
                 "imported {}: {} connection(s), {} source(s), {} segment(s), {} export(s)",
                 file.display(),
                 r.connections,
@@ -242,12 +285,12 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 Some(f) => {
                     std::fs::write(&f, text).map_err(|source| CoreError::Io { path: f, source })?
                 }
-                None => print!("{text}"),
+                None => out_raw!("{text}"),
             }
         }
         Cmd::Connection(ConnectionCmd::List) => {
             for c in ws.connections()? {
-                println!(
+                out!(
                     "{}\t{}\tkey: {}\tconsent: {}\tusable by: {}",
                     c.name,
                     c.base_url,
@@ -271,7 +314,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     source,
                 })?;
             ws.set_key(&name, &key)?;
-            println!("key stored in the OS keychain for \"{name}\"");
+            out!("key stored in the OS keychain for \"{name}\"");
         }
         Cmd::Connection(ConnectionCmd::Consent { name, yes }) => {
             if !yes {
@@ -281,15 +324,16 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 ));
             }
             let c = ws.record_consent(&name)?;
-            println!("consent recorded for \"{name}\" by {} at {}", c.by, c.at);
+            out!("consent recorded for \"{name}\" by {} at {}", c.by, c.at);
         }
         Cmd::Connection(ConnectionCmd::Verify { name }) => {
             let conn = ws.connection_named(&name)?;
             let v = ws.verify_connection(&conn.id).await?;
             if let Some(acc) = v.verified {
-                println!(
+                out!(
                     "connected to \"{}\" (account {})",
-                    acc.account_name, acc.account_id
+                    acc.account_name,
+                    acc.account_id
                 );
             }
         }
@@ -299,25 +343,28 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     .last_run
                     .map(|r| format!("{} {}", r.status.as_str(), r.started_at))
                     .unwrap_or_else(|| "never run".into());
-                println!(
+                out!(
                     "{}\t→ list {}\t{}\t{}",
-                    e.name, e.list_id, e.source_path, last
+                    e.name,
+                    e.list_id,
+                    e.source_path,
+                    last
                 );
             }
         }
         Cmd::Export(ExportCmd::Show { name }) => {
             let e = ws.export_named(&name)?;
             let view = ws.exports()?.into_iter().find(|v| v.id == e.id);
-            println!("name: {}", e.name);
-            println!("list: {}", e.list_id);
+            out!("name: {}", e.name);
+            out!("list: {}", e.list_id);
             if let Some(v) = view {
-                println!(
+                out!(
                     "connection: {}",
                     v.connection_name.unwrap_or_else(|| "(none)".into())
                 );
-                println!("file: {}", v.source_path);
+                out!("file: {}", v.source_path);
             }
-            println!(
+            out!(
                 "mapping: {}",
                 serde_json::to_string(&e.mapping).unwrap_or_default()
             );
@@ -327,20 +374,27 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             json,
             full,
             dry_run,
+            restart,
+            confirm_removals,
         }) => {
             let export = ws.export_named(&name)?;
-            let opts = RunOptions { full, dry_run };
+            let opts = RunOptions {
+                full,
+                dry_run,
+                restart,
+                confirm_removals,
+            };
             return run_export(&ws, &export.id, RunTrigger::Cli, opts, json).await;
         }
         Cmd::RunDue { json } => {
             let due = ws.due_exports(chrono::Utc::now())?;
             if due.is_empty() && !json {
-                println!("no scheduled export is due");
+                out!("no scheduled export is due");
             }
             let mut worst = exit::OK;
             for e in due {
                 if !json {
-                    println!("running \"{}\" ({})", e.name, e.schedule);
+                    out!("running \"{}\" ({})", e.name, e.schedule);
                 }
                 let code = match run_export(
                     &ws,
@@ -352,6 +406,13 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 .await
                 {
                     Ok(code) => code,
+                    // Another process runs it, or has just run it: nothing to do here.
+                    Err(err @ (CoreError::AlreadyRunning { .. } | CoreError::NotDue(_))) => {
+                        if !json {
+                            out!("skipped \"{}\": {err}", e.name);
+                        }
+                        exit::OK
+                    }
                     Err(err) => {
                         eprintln!("error [{}]: \"{}\": {err}", err.code(), e.name);
                         exit::FAILED
@@ -367,7 +428,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
             sample,
         }) => {
             let p = ws.segment_preview(&name, filter.as_deref(), sample)?;
-            println!(
+            out!(
                 "{} of {} rows match{}",
                 p.matching,
                 p.total,
@@ -377,9 +438,9 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     String::new()
                 }
             );
-            println!("{}", p.columns.join("\t"));
+            out!("{}", p.columns.join("\t"));
             for row in p.sample {
-                println!("{}", row.join("\t"));
+                out!("{}", row.join("\t"));
             }
         }
         Cmd::Sample { .. } => {}
@@ -389,7 +450,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 None => None,
             };
             for r in ws.runs(export_id.as_deref())? {
-                println!(
+                out!(
                     "{}\t{}\t{}\t{}\t{}\tread {} sent {} imported {} rejected {}",
                     r.id,
                     r.export_name,
@@ -405,24 +466,14 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
         }
         Cmd::Runs(RunsCmd::Show { run_id, rejects }) => {
             let s = ws.run_summary(&run_id)?;
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string_pretty(&s.run).unwrap_or_default()
             );
             if let Some(out) = rejects {
-                let (rows, _) = ws.store.rejects(&run_id, usize::MAX)?;
-                let mut w =
-                    csv::Writer::from_path(&out).map_err(|e| CoreError::Config(e.to_string()))?;
-                let _ = w.write_record(["line", "identifier", "reason"]);
-                for r in rows {
-                    w.write_record([r.line.to_string(), r.identifier, r.reason])
-                        .map_err(|e| CoreError::Config(e.to_string()))?;
-                }
-                w.flush().map_err(|source| CoreError::Io {
-                    path: out.clone(),
-                    source,
-                })?;
-                println!(
+                // The core's writer: one format, cells escaped against formula injection.
+                ws.write_rejects_csv(&run_id, &out)?;
+                out!(
                     "{} rejected row(s) written to {}",
                     s.rejects_total,
                     out.display()
@@ -448,6 +499,7 @@ fn ndjson(kind: &str, ev: &RunEvent) -> String {
         "matched": c.matched,
         "unchanged": c.unchanged,
         "removed": c.removed,
+        "held": c.held,
         "message": ev.message,
     })
     .to_string()
@@ -507,7 +559,7 @@ async fn run_export(
         Err(e) => {
             if json {
                 let payload = serde_json::json!({"event": "finished", "status": "failed", "code": e.code(), "message": e.to_string()});
-                println!("{payload}");
+                out!("{payload}");
             }
             return Err(e);
         }
@@ -521,10 +573,10 @@ async fn run_export(
             status: Some(run.status),
             message: run.error.clone(),
         };
-        println!("{}", ndjson("finished", &ev));
+        out!("{}", ndjson("finished", &ev));
     } else {
         let c = &run.counts;
-        println!(
+        out!(
             "{}: read {} · sent {} · imported {} · rejected {} · failed in Klaviyo {} (run {})",
             run.status.as_str(),
             c.read,
@@ -535,10 +587,10 @@ async fn run_export(
             run.id
         );
         for r in summary.rejects.iter().take(10) {
-            println!("  line {}: {} — {}", r.line, r.identifier, r.reason);
+            out!("  line {}: {} — {}", r.line, r.identifier, r.reason);
         }
         if summary.rejects_total > 10 {
-            println!(
+            out!(
                 "  … {} more (segport-cli runs show {} --rejects FILE.csv)",
                 summary.rejects_total - 10,
                 run.id
@@ -551,6 +603,7 @@ async fn run_export(
     Ok(match run.status {
         RunStatus::Succeeded => exit::OK,
         RunStatus::Partial => exit::REJECTS,
+        RunStatus::Held => exit::HELD,
         RunStatus::Cancelled => exit::CANCELLED,
         _ => exit::FAILED,
     })

@@ -117,7 +117,7 @@ impl Harness {
             .into_iter()
             .filter(|(id, _)| !known.contains(id.as_str()))
             .collect();
-        make_stale(&self.store, &self.run_id);
+        assert_left_running(&self.store, &self.run_id);
         self.kills.push(Kill {
             point,
             checkpoint,
@@ -240,7 +240,11 @@ async fn an_export_killed_at_every_point_ends_exact_with_nothing_sent_twice() {
 
     // Checkpoint rows survive every later process unchanged.
     let fin = h.jobs();
-    assert!(fin.iter().all(|j| j.status == "complete"), "{fin:?}");
+    assert!(
+        fin.iter()
+            .all(|j| j.status == segport_core::store::JobState::Complete),
+        "{fin:?}"
+    );
     for k in &h.kills {
         for j in &k.checkpoint {
             let now = fin.iter().find(|f| f.batch == j.batch).unwrap();

@@ -31,7 +31,7 @@ async fn kill_9_while_sending_then_run_again_continues_without_resending_acknowl
         "batches were in flight at the kill"
     );
 
-    refused_then_aged(&s, &run_id);
+    still_recorded_running(&s, &run_id);
     s.sb.set_faults(vec![]);
     let o = cli(&s.data, &["export", "run", "Customers", "--json"]);
     let last = finished_same_run(&o, &run_id, "succeeded", 0);
@@ -66,7 +66,11 @@ async fn kill_9_while_sending_then_run_again_continues_without_resending_acknowl
             "batch {j:?} overlaps an acknowledged one"
         );
     }
-    assert!(jobs.iter().all(|j| j.status == "complete"), "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == segport_core::store::JobState::Complete),
+        "{jobs:?}"
+    );
     assert_eq!(jobs.iter().map(|j| j.profiles).sum::<u64>(), valid);
     // Klaviyo accepted exactly one job per checkpoint row: no acknowledged batch was posted
     // again (the batches in flight at the kill were, and count once each, when accepted).
@@ -88,7 +92,7 @@ async fn killed_while_polling(s: &Setup) -> (Output, String) {
     let (run_id, acked) = checkpoint(&s.data);
     let open = acked.iter().filter(|j| !j.is_complete()).count();
     assert!(open >= 1, "jobs must still be open at the kill: {acked:?}");
-    refused_then_aged(s, &run_id);
+    still_recorded_running(s, &run_id);
     let o = cli(&s.data, &["export", "run", "Customers", "--json"]);
     (o, run_id)
 }
@@ -105,7 +109,11 @@ async fn kill_9_while_polling_then_run_again_polls_the_open_jobs_and_sends_nothi
     assert_eq!(last["sent"], valid);
     assert_eq!(last["imported"], valid);
     let (_, jobs) = checkpoint(&s.data);
-    assert!(jobs.iter().all(|j| j.status == "complete"), "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == segport_core::store::JobState::Complete),
+        "{jobs:?}"
+    );
     assert_eq!(jobs.iter().map(|j| j.completed).sum::<u64>(), valid);
 
     // The re-polled jobs' rows reached the delta state: a new run sends nothing.

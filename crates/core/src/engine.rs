@@ -14,13 +14,25 @@
 //! Resume: each batch Klaviyo accepts is checkpointed with its job id and the source lines it
 //! covers; each completed job with its counts. A run taken up again re-reads the source, skips
 //! every row inside an acknowledged batch's lines (never sent twice), re-polls jobs still open
-//! and sends the rest.
+//! and sends the rest. (It is taken up only under the same fingerprint: see
+//! [`crate::fingerprint`].)
+//!
+//! One identifier, one profile per run: a row whose email (trimmed, case-insensitive) or E.164
+//! phone number repeats an earlier row of the segment is rejected as "duplicate of line N" —
+//! the first row wins, in live runs, dry runs and the mapping preview alike.
+//!
+//! Mirror mode: after everything was sent, the profiles sent to this destination before that
+//! are not in the segment any more are removed from the list — unless that looks like an
+//! accident (rows that could not be read, the source changed while it was read, or more
+//! removals than the export's [`RemovalGuard`] allows): then they are held, the run ends
+//! [`RunStatus::Held`], and a run with `confirm_removals` of at least that many removes them.
 
 use crate::filter::{CompiledFilter, Filter};
+use crate::fingerprint::SourceIdentity;
 use crate::mapping::{Mapper, TypeSampler, TYPE_SAMPLE_ROWS};
 use crate::model::*;
 use crate::source::{self, RowItem, SourceError, SourceSpec};
-use crate::store::{JobRecord, Store};
+use crate::store::{JobRecord, JobState, Store};
 use crate::{CoreError, Result};
 use segport_klaviyo::{self as klaviyo, Client, Identifier, JobStatus};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,6 +57,8 @@ pub type EventSink = Arc<dyn Fn(&RunEvent) + Send + Sync>;
 /// Everything a run needs, resolved before it starts.
 pub struct RunPlan {
     pub run_id: String,
+    /// The token of the process that owns the run (see [`crate::runlock`]).
+    pub owner: String,
     pub export: Export,
     pub source: SourceSpec,
     pub filter: Option<Filter>,
@@ -54,6 +68,13 @@ pub struct RunPlan {
     pub full: bool,
     /// The checkpoint of the run being taken up again (empty for a new run).
     pub resume: Vec<JobRecord>,
+    /// Where the profiles go (`account/list`): the delta state's key.
+    pub destination: String,
+    /// The source as it was when the run was planned: mirror removals are held if it changed
+    /// while it was read.
+    pub source_identity: Option<SourceIdentity>,
+    /// Mirror mode: removals confirmed up to this many (`--confirm-removals N`).
+    pub confirm_removals: Option<u64>,
 }
 
 #[derive(Default)]
@@ -66,6 +87,9 @@ struct Counters {
     rejected: AtomicU64,
     failed: AtomicU64,
     removed: AtomicU64,
+    held: AtomicU64,
+    /// Source rows that could not be read (their identifier is unknown).
+    unreadable: AtomicU64,
     phase: AtomicU8,
 }
 
@@ -81,6 +105,7 @@ impl Counters {
             matched: n(&self.matched),
             unchanged: n(&self.unchanged),
             removed: n(&self.removed),
+            held: n(&self.held),
         }
     }
     fn set_phase(&self, p: RunPhase) {
@@ -104,10 +129,14 @@ impl Counters {
 /// prints `segport-test-paused POINT:N` on stderr and sleeps for ever, so that a test can kill
 /// it there with SIGKILL. Points: `read` (the N-th source row has just been read), `checkpoint`
 /// (inside the N-th `Store::record_job` transaction, before it commits: Klaviyo has accepted
-/// the batch but the checkpoint does not hold it yet) and `job-complete` (inside the N-th
-/// `Store::complete_job` transaction). The variable is read once; unset, a call costs one
-/// atomic load.
+/// the batch but the checkpoint does not hold it yet), `job-complete` (inside the N-th
+/// `Store::complete_job` transaction) and `planned` (the run is recorded and owned, before
+/// anything is read or sent). The variable is read once; unset, a call costs one atomic load.
+/// A release build never reads it: the hook exists only in debug builds (tests).
 pub(crate) fn test_pause_at(point: &str) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
     static PAUSE: std::sync::OnceLock<Option<(String, u64, AtomicU64)>> =
         std::sync::OnceLock::new();
     let pause = PAUSE.get_or_init(|| {
@@ -163,6 +192,73 @@ fn key_of(email: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(email.as_bytes())
 }
 
+/// First line of each identifier seen in this run (emails and E.164 phones, hashed, in
+/// separate key spaces): "one identifier, one profile per run", and mirror mode's "still in
+/// the segment" set.
+#[derive(Default)]
+pub(crate) struct Identities {
+    emails: HashMap<u64, u64>,
+    phones: HashMap<u64, u64>,
+}
+
+impl Identities {
+    /// Record `email` at `line`; the line of an earlier row with the same email if any.
+    fn email(&mut self, email: &str, line: u64) -> Option<u64> {
+        if email.is_empty() {
+            return None;
+        }
+        first_at(&mut self.emails, key_of(email), line)
+    }
+    /// Record `phone` (E.164) at `line`; the line of an earlier row with the same phone if any.
+    fn phone(&mut self, phone: &str, line: u64) -> Option<u64> {
+        first_at(&mut self.phones, key_of(phone), line)
+    }
+    fn has_email(&self, email: &str) -> bool {
+        self.emails.contains_key(&key_of(email))
+    }
+}
+
+fn first_at(map: &mut HashMap<u64, u64>, key: u64, line: u64) -> Option<u64> {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(e) if *e.get() != line => Some(*e.get()),
+        std::collections::hash_map::Entry::Occupied(_) => None,
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(line);
+            None
+        }
+    }
+}
+
+/// The reject reason of a row whose identifier an earlier row already has.
+pub(crate) fn duplicate_reason(what: &str, value: &str, first: u64) -> String {
+    format!(
+        "duplicate of line {first}: the same {what} ({}) is on line {first}, and only the first row with it is sent",
+        value.chars().take(MAX_IDENTIFIER_CHARS).collect::<String>()
+    )
+}
+
+/// Applies "one identifier, one profile per run" to mapped rows in order (the mapping
+/// preview uses it so that it shows what a run sends).
+#[derive(Default)]
+pub struct DuplicateCheck {
+    ids: Identities,
+}
+
+impl DuplicateCheck {
+    /// `Some(reason)` when the row at `line` repeats an earlier row's email or phone.
+    pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
+        if let Some(first) = self.ids.email(email, line) {
+            return Some(duplicate_reason("email", email, first));
+        }
+        if let Some(p) = phone {
+            if let Some(first) = self.ids.phone(p, line) {
+                return Some(duplicate_reason("phone number", p, first));
+            }
+        }
+        None
+    }
+}
+
 /// A batch of serialized profiles with the source line, email and content hash of each.
 struct Batch {
     index: u64,
@@ -170,15 +266,6 @@ struct Batch {
     emails: Vec<String>,
     hashes: Vec<u64>,
     profiles: Vec<String>,
-}
-
-impl Batch {
-    fn line_range(&self) -> (u64, u64) {
-        (
-            self.lines.first().copied().unwrap_or(0),
-            self.lines.last().copied().unwrap_or(0),
-        )
-    }
 }
 
 /// Accumulates profiles into batches that respect Klaviyo's per-job limits.
@@ -264,13 +351,48 @@ impl Batcher {
 }
 
 /// A job Klaviyo accepted and that is not complete yet, with what it carries (for the delta
-/// state and for import errors).
+/// state and for import errors): profile `i` of the job is source line `lines[i]`, with
+/// (email, content hash) `rows[i]` — `None` while unknown (a job taken up after a restart gets
+/// them from the re-read source; a row never known is never written to the delta state).
 struct OpenJob {
     batch: u64,
     id: String,
     lines: Vec<u64>,
-    emails: Vec<String>,
-    hashes: Vec<u64>,
+    rows: Vec<Option<(String, u64)>>,
+    /// Taken up from a checkpoint written before the batch's lines were stored: `lines` and
+    /// `rows` are in reading order but may not match Klaviyo's profile indexes.
+    legacy: bool,
+}
+
+impl OpenJob {
+    /// A job from the checkpoint of a run taken up again.
+    fn reopened(j: &JobRecord) -> OpenJob {
+        match &j.lines {
+            Some(lines) => OpenJob {
+                batch: j.batch,
+                id: j.job_id.clone(),
+                rows: vec![None; lines.len()],
+                lines: lines.clone(),
+                legacy: false,
+            },
+            None => OpenJob {
+                batch: j.batch,
+                id: j.job_id.clone(),
+                lines: vec![],
+                rows: vec![],
+                legacy: true,
+            },
+        }
+    }
+    /// The re-read source's identifier and hash for one of the job's lines.
+    fn attach(&mut self, line: u64, email: String, hash: u64) {
+        if self.legacy {
+            self.lines.push(line);
+            self.rows.push(Some((email, hash)));
+        } else if let Ok(i) = self.lines.binary_search(&line) {
+            self.rows[i] = Some((email, hash));
+        }
+    }
 }
 
 /// The acknowledged batches of a run being taken up again, by source line.
@@ -281,9 +403,11 @@ struct Acked {
 }
 
 impl Acked {
+    /// Only delivered jobs count: the lines of a cancelled or expired job are sent again.
     fn new(jobs: &[JobRecord]) -> Acked {
         let mut ranges: Vec<_> = jobs
             .iter()
+            .filter(|j| j.is_delivered())
             .map(|j| (j.first_line, j.last_line, j.batch, j.is_complete()))
             .collect();
         ranges.sort_unstable();
@@ -310,6 +434,7 @@ enum Item {
     /// state is saved when that job completes.
     Reopened {
         batch: u64,
+        line: u64,
         email: String,
         hash: u64,
     },
@@ -318,14 +443,23 @@ enum Item {
 struct Shared {
     store: Arc<Store>,
     run_id: String,
+    owner: String,
     export_id: String,
     list_id: String,
+    destination: String,
     counters: Counters,
     rejects: Rejects,
     open_jobs: Mutex<Vec<OpenJob>>,
-    /// Identifiers (hashed) in the segment this run: for mirror mode.
-    seen: Mutex<Option<HashSet<u64>>>,
+    /// Identifiers in the segment this run, once read (mirror mode's "still in" set).
+    seen: Mutex<Option<Identities>>,
     reading: AtomicBool,
+}
+
+/// How a run ended, as far as the engine can tell (the status follows from it).
+enum Ending {
+    Done,
+    /// Mirror removals held; why, in words.
+    Held(String),
 }
 
 /// Run a prepared export to the end (or to cancellation). Records counts, rejects, checkpoints
@@ -341,21 +475,30 @@ pub async fn execute(
     let shared = Arc::new(Shared {
         store: store.clone(),
         run_id: plan.run_id.clone(),
+        owner: plan.owner.clone(),
         export_id: plan.export.id.clone(),
         list_id: plan.export.list_id.clone(),
+        destination: plan.destination.clone(),
         counters: Counters::default(),
         rejects: Rejects::default(),
         open_jobs: Mutex::default(),
-        seen: Mutex::new(mirror.then(HashSet::new)),
+        seen: Mutex::new(None),
         reading: AtomicBool::new(true),
     });
-    // What the checkpoint already holds.
-    for j in &plan.resume {
+    // What the checkpoint already holds (a cancelled or expired job's rows are sent again).
+    for j in plan.resume.iter().filter(|j| j.is_delivered()) {
         add(&shared.counters.sent, j.profiles);
         add(&shared.counters.imported, j.completed);
         add(&shared.counters.failed, j.failed);
     }
     let dry_run = plan.client.is_none();
+    // Mirror mode: how many profiles this destination held before the run (for the guard).
+    let before = if mirror && !dry_run {
+        let s = shared.clone();
+        blocking(move || s.store.count_export_state(&s.export_id, &s.destination)).await?
+    } else {
+        0
+    };
 
     // Progress: ~10 events a second, and counts + rejects into SQLite once a second.
     let ticker = {
@@ -376,11 +519,25 @@ pub async fn execute(
                 });
                 if n.is_multiple_of(10) && !dry_run {
                     let shared = shared.clone();
-                    let _ = tokio::task::spawn_blocking(move || -> Result<()> {
-                        shared.store.update_run_counts(&shared.run_id, &counts)?;
-                        shared.rejects.flush(&shared.store, &shared.run_id)
+                    let run_id = shared.run_id.clone();
+                    let flushed = tokio::task::spawn_blocking(move || -> Result<bool> {
+                        let owned = shared.store.update_run_counts(
+                            &shared.run_id,
+                            &shared.owner,
+                            &counts,
+                        )?;
+                        shared.rejects.flush(&shared.store, &shared.run_id)?;
+                        Ok(owned)
                     })
                     .await;
+                    match flushed {
+                        Ok(Ok(true)) => {}
+                        Ok(Ok(false)) => {
+                            tracing::error!("run {run_id} is recorded as owned by another process")
+                        }
+                        Ok(Err(e)) => tracing::warn!("progress not saved: {e}"),
+                        Err(e) => tracing::warn!("progress not saved: {e}"),
+                    }
                 }
             }
         })
@@ -390,9 +547,9 @@ pub async fn execute(
     let result = pipeline(&shared, &plan, client.as_ref(), &cancel).await;
     let result = match (result, &client) {
         (Ok(()), Some(client)) if mirror && !cancel.is_cancelled() => {
-            remove_leavers(&shared, client).await
+            remove_leavers(&shared, &plan, client, before).await
         }
-        (r, _) => r,
+        (r, _) => r.map(|()| Ending::Done),
     };
     ticker.abort();
 
@@ -404,9 +561,12 @@ pub async fn execute(
     }
     let error_code = result.as_ref().err().map(|e| e.code());
     let (status, error) = match result {
-        Ok(()) if cancel.is_cancelled() => (RunStatus::Cancelled, None),
-        Ok(()) if counts.rejected > 0 || counts.failed_in_klaviyo > 0 => (RunStatus::Partial, None),
-        Ok(()) => (RunStatus::Succeeded, None),
+        Ok(_) if cancel.is_cancelled() => (RunStatus::Cancelled, None),
+        Ok(Ending::Held(why)) => (RunStatus::Held, Some(why)),
+        Ok(Ending::Done) if counts.rejected > 0 || counts.failed_in_klaviyo > 0 => {
+            (RunStatus::Partial, None)
+        }
+        Ok(Ending::Done) => (RunStatus::Succeeded, None),
         Err(CoreError::Cancelled) | Err(CoreError::Klaviyo(klaviyo::Error::Cancelled)) => {
             (RunStatus::Cancelled, None)
         }
@@ -440,29 +600,22 @@ async fn pipeline(
     {
         let mut open = lock(&shared.open_jobs);
         for j in plan.resume.iter().filter(|j| !j.is_complete()) {
-            open.push(OpenJob {
-                batch: j.batch,
-                id: j.job_id.clone(),
-                lines: vec![],
-                emails: vec![],
-                hashes: vec![],
-            });
+            open.push(OpenJob::reopened(j));
         }
     }
     let state = if plan.full || client.is_none() {
         HashMap::new()
     } else {
-        let store = shared.store.clone();
-        let export_id = plan.export.id.clone();
-        tokio::task::spawn_blocking(move || -> Result<HashMap<u64, u64>> {
+        let s = shared.clone();
+        blocking(move || -> Result<HashMap<u64, u64>> {
             let mut state = HashMap::new();
-            store.for_each_export_state(&export_id, |id, hash| {
-                state.insert(key_of(id), hash);
-            })?;
+            s.store
+                .for_each_export_state(&s.export_id, &s.destination, |id, hash| {
+                    state.insert(key_of(id), hash);
+                })?;
             Ok(state)
         })
-        .await
-        .map_err(|e| CoreError::Config(format!("reading the delta state stopped: {e}")))??
+        .await?
     };
 
     let (tx, mut rx) = mpsc::channel::<Item>(SEND_CONCURRENCY * 2);
@@ -498,15 +651,15 @@ async fn pipeline(
     let mut in_flight = tokio::task::JoinSet::new();
     let mut send_error: Option<CoreError> = None;
     let mut poll = tokio::time::interval(POLL_INTERVAL);
-    let mut reopened: HashMap<u64, Vec<(String, u64)>> = HashMap::new();
+    let mut reopened: HashMap<u64, Vec<(u64, String, u64)>> = HashMap::new();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             item = rx.recv(), if in_flight.len() < SEND_CONCURRENCY => {
                 let Some(item) = item else { break };
                 match item {
-                    Item::Reopened { batch, email, hash } => {
-                        reopened.entry(batch).or_default().push((email, hash));
+                    Item::Reopened { batch, line, email, hash } => {
+                        reopened.entry(batch).or_default().push((line, email, hash));
                     }
                     Item::Batch(batch) => match client {
                         None => {
@@ -545,7 +698,7 @@ async fn pipeline(
     drop(rx);
     let read_result = reader
         .await
-        .map_err(|e| CoreError::Config(format!("the reader stopped: {e}")))?;
+        .map_err(|e| CoreError::Internal(format!("the reader stopped: {e}")))?;
     if let Some(e) = send_error {
         return Err(e);
     }
@@ -573,23 +726,22 @@ async fn pipeline(
 }
 
 /// Give reopened jobs (from before a restart) the identifiers the reader found for them.
-fn attach_reopened(shared: &Shared, reopened: &mut HashMap<u64, Vec<(String, u64)>>) {
+fn attach_reopened(shared: &Shared, reopened: &mut HashMap<u64, Vec<(u64, String, u64)>>) {
     if reopened.is_empty() {
         return;
     }
     let mut open = lock(&shared.open_jobs);
     for job in open.iter_mut() {
         if let Some(rows) = reopened.remove(&job.batch) {
-            for (email, hash) in rows {
-                job.emails.push(email);
-                job.hashes.push(hash);
+            for (line, email, hash) in rows {
+                job.attach(line, email, hash);
             }
         }
     }
 }
 
 fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
-    r.map_err(|e| CoreError::Config(format!("a sender stopped: {e}")))?
+    r.map_err(|e| CoreError::Internal(format!("a sender stopped: {e}")))?
 }
 
 /// The first [`TYPE_SAMPLE_ROWS`] rows of a stream: they decide the custom properties' types
@@ -646,13 +798,14 @@ fn read_batches(
     }
     let mapper = head_mapper(mapping, &columns, &head)?;
     let mut batcher = Batcher::new(&shared.list_id, first_index);
-    let mut seen = lock(&shared.seen).take();
+    let mut ids = Identities::default();
 
     let mut handle = |item: RowItem| -> Result<()> {
         add(&c.read, 1);
         test_pause_at("read");
         let (line, values) = match item {
             RowItem::Bad { line, reason } => {
+                add(&c.unreadable, 1);
                 shared.rejects.push(c, line, "", reason);
                 return Ok(());
             }
@@ -667,10 +820,15 @@ fn read_batches(
         // The identifier and a hash of every value the mapping reads: enough to skip an
         // unchanged row (or one sent before a restart) without mapping it.
         let (email, hash) = mapper.input_key(&values);
-        let key = key_of(&email);
-        if let Some(seen) = seen.as_mut() {
-            seen.insert(key);
+        // One identifier, one profile per run: the first row wins (a resumed run sees the
+        // same rows in the same order, so it decides the same way).
+        if let Some(first) = ids.email(&email, line) {
+            shared
+                .rejects
+                .push(c, line, &email, duplicate_reason("email", &email, first));
+            return Ok(());
         }
+        let key = key_of(&email);
         // Sent before the restart: never again. (Its rows are still mapped, so the rows it
         // rejected are reported again — the reject table keeps one per line.)
         if let Some((batch, complete)) = acked.find(line) {
@@ -682,12 +840,27 @@ fn read_batches(
             }
             match mapper.map(&values) {
                 Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
-                Ok(_) if !complete => send(Item::Reopened { batch, email, hash })?,
-                Ok(_) => {}
+                Ok(m) => {
+                    if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
+                        shared.rejects.push(c, line, &m.email, reason);
+                    } else if !complete {
+                        send(Item::Reopened {
+                            batch,
+                            line,
+                            email,
+                            hash,
+                        })?;
+                    }
+                }
             }
             return Ok(());
         }
         if state.get(&key) == Some(&hash) {
+            // Unchanged since it was sent; its phone still belongs to it in this run.
+            if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
+                shared.rejects.push(c, line, &email, reason);
+                return Ok(());
+            }
             add(&c.unchanged, 1);
             return Ok(());
         }
@@ -698,6 +871,10 @@ fn read_batches(
                 return Ok(());
             }
         };
+        if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
+            shared.rejects.push(c, line, &m.email, reason);
+            return Ok(());
+        }
         if let Some(full) = batcher.push(line, m.email, hash, m.json) {
             send(Item::Batch(full))?;
         }
@@ -717,8 +894,21 @@ fn read_batches(
     if let Some(last) = batcher.take() {
         send(Item::Batch(last))?;
     }
-    *lock(&shared.seen) = seen;
+    *lock(&shared.seen) = Some(ids);
     Ok(())
+}
+
+/// The duplicate reason when the row's phone number (as it would be sent) is an earlier
+/// row's; records it otherwise.
+fn phone_duplicate(
+    ids: &mut Identities,
+    mapper: &Mapper,
+    values: &[String],
+    line: u64,
+) -> Option<String> {
+    let phone = mapper.phone_of(values)?;
+    let first = ids.phone(&phone, line)?;
+    Some(duplicate_reason("phone number", &phone, first))
 }
 
 /// Index of the profile a JSON pointer like `/data/attributes/profiles/data/7/attributes/email`
@@ -735,7 +925,7 @@ fn pointer_profile_index(pointer: &str) -> Option<usize> {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| CoreError::Config(format!("a database write stopped: {e}")))?
+        .map_err(|e| CoreError::Internal(format!("a database task stopped: {e}")))?
 }
 
 async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> Result<()> {
@@ -750,17 +940,24 @@ async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> 
                     shared.clone(),
                     job.id.clone(),
                     batch.index,
-                    batch.line_range(),
+                    batch.lines.clone(),
                 );
-                // The checkpoint: this batch is acknowledged and will not be sent again.
-                blocking(move || s.store.record_job(&s.run_id, index, &job_id, n, lines)).await?;
+                // The checkpoint: this batch is acknowledged and will not be sent again; its
+                // lines are stored so that Klaviyo's per-row errors find them after a restart.
+                blocking(move || s.store.record_job(&s.run_id, index, &job_id, &lines)).await?;
                 add(&shared.counters.sent, n as u64);
+                let rows = batch
+                    .emails
+                    .into_iter()
+                    .zip(batch.hashes)
+                    .map(Some)
+                    .collect();
                 lock(&shared.open_jobs).push(OpenJob {
                     batch: batch.index,
                     id: job.id,
                     lines: batch.lines,
-                    emails: batch.emails,
-                    hashes: batch.hashes,
+                    rows,
+                    legacy: false,
                 });
                 return Ok(());
             }
@@ -830,8 +1027,11 @@ async fn poll_jobs(client: &Client, shared: &Arc<Shared>) -> Result<()> {
                 };
                 if let Some(open) = open {
                     let s = shared.clone();
-                    blocking(move || s.store.complete_job(&s.run_id, open.batch, "expired", 0, 0))
-                        .await?;
+                    blocking(move || {
+                        s.store
+                            .complete_job(&s.run_id, open.batch, JobState::Expired, 0, 0)
+                    })
+                    .await?;
                 }
             }
             Err(e) => return Err(e.into()),
@@ -851,7 +1051,8 @@ async fn poll_jobs(client: &Client, shared: &Arc<Shared>) -> Result<()> {
 }
 
 /// A job is complete: count it, fetch the rows Klaviyo failed, checkpoint, and record what
-/// Klaviyo now holds in the delta state.
+/// Klaviyo now holds in the delta state — only for rows whose outcome is known: a row that
+/// failed, or that cannot be told apart from one that failed, is never recorded as sent.
 async fn finish_job(
     client: &Client,
     shared: &Arc<Shared>,
@@ -860,11 +1061,13 @@ async fn finish_job(
 ) -> Result<()> {
     let cancelled = job.status == JobStatus::Cancelled;
     let failed = if cancelled {
-        open.emails.len() as u64
+        open.lines.len().max(open.rows.len()) as u64
     } else {
         job.failed_count
     };
     let mut failed_rows: HashSet<usize> = HashSet::new();
+    // Some failed row could not be matched to its profile: the job's state is not recorded.
+    let mut unmatched = false;
     if failed > 0 && !cancelled {
         shared.counters.set_phase(RunPhase::Fetching);
         let mut cursor: Option<String> = None;
@@ -873,9 +1076,7 @@ async fn finish_job(
                 .get_bulk_import_job_errors(&open.id, cursor.as_deref())
                 .await?;
             for e in page.items {
-                let i = e.pointer.as_deref().and_then(pointer_profile_index);
-                let row = i.filter(|i| *i < open.lines.len());
-                let email = e
+                let payload_email = e
                     .original_payload
                     .as_ref()
                     .and_then(|p| {
@@ -883,12 +1084,29 @@ async fn finish_job(
                             .or_else(|| p.pointer("/email"))
                     })
                     .and_then(|v| v.as_str())
-                    .map(str::to_string)
-                    .or_else(|| row.map(|i| open.emails[i].clone()))
+                    .map(|v| v.trim().to_lowercase());
+                // The profile: by the error's pointer, else by its original payload's email.
+                let row = e
+                    .pointer
+                    .as_deref()
+                    .and_then(pointer_profile_index)
+                    .filter(|i| !open.legacy && *i < open.lines.len())
+                    .or_else(|| {
+                        let email = payload_email.as_deref()?;
+                        open.rows
+                            .iter()
+                            .position(|r| r.as_ref().is_some_and(|(e, _)| e == email))
+                    });
+                let email = payload_email
+                    .clone()
+                    .or_else(|| row.and_then(|i| open.rows[i].as_ref().map(|r| r.0.clone())))
                     .unwrap_or_default();
                 let line = match row {
                     Some(i) => open.lines[i],
-                    None => open.lines.first().copied().unwrap_or(0),
+                    None => {
+                        unmatched = true;
+                        open.lines.first().copied().unwrap_or(0)
+                    }
                 };
                 if let Some(i) = row {
                     failed_rows.insert(i);
@@ -911,26 +1129,33 @@ async fn finish_job(
                 None => break,
             }
         }
+        if (failed_rows.len() as u64) < job.failed_count {
+            unmatched = true;
+        }
     }
     add(&shared.counters.imported, job.completed_count);
     add(&shared.counters.failed, failed);
-    let status = if cancelled { "cancelled" } else { "complete" };
-    let state: Vec<(String, u64)> = if cancelled {
+    let status = if cancelled {
+        JobState::Cancelled
+    } else {
+        JobState::Complete
+    };
+    let state: Vec<(String, u64)> = if cancelled || unmatched {
         vec![]
     } else {
-        open.emails
+        open.rows
             .into_iter()
-            .zip(open.hashes)
             .enumerate()
             .filter(|(i, _)| !failed_rows.contains(i))
-            .map(|(_, pair)| pair)
+            .filter_map(|(_, row)| row)
             .collect()
     };
     let s = shared.clone();
     let (batch, completed) = (open.batch, job.completed_count);
     blocking(move || {
         for chunk in state.chunks(STATE_CHUNK) {
-            s.store.save_export_state(&s.export_id, chunk)?;
+            s.store
+                .save_export_state(&s.export_id, &s.destination, chunk)?;
         }
         s.store
             .complete_job(&s.run_id, batch, status, completed, failed)
@@ -938,24 +1163,135 @@ async fn finish_job(
     .await
 }
 
-/// Mirror mode: the profiles sent by earlier runs that are not in the segment any more are
-/// removed from the list (looked up by email, removed 1,000 at a time) and forgotten.
-async fn remove_leavers(shared: &Arc<Shared>, client: &Client) -> Result<()> {
+/// How long a superseded run's open jobs are waited for before it is closed anyway.
+const SETTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Close a run that will not be continued (see [`crate::fingerprint`]): its jobs still open
+/// are polled until Klaviyo finishes them (for up to a minute) and accounted to that run —
+/// counts, and per-row failures as its rejects with the lines of the file it read — never
+/// credited to the new run, and never written to the delta state (which rows they carried is
+/// not known against the changed source: the new run sends those profiles again, an
+/// idempotent upsert). Then it is recorded as superseded with `message`.
+pub async fn settle_superseded(
+    store: &Arc<Store>,
+    client: &Client,
+    prev: &RunView,
+    jobs: Vec<JobRecord>,
+    message: &str,
+) -> Result<()> {
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        run_id: prev.id.clone(),
+        owner: String::new(),
+        export_id: prev.export_id.clone(),
+        list_id: String::new(),
+        destination: String::new(),
+        counters: Counters::default(),
+        rejects: Rejects::default(),
+        open_jobs: Mutex::new(
+            jobs.iter()
+                .filter(|j| !j.is_complete())
+                .map(OpenJob::reopened)
+                .collect(),
+        ),
+        seen: Mutex::new(None),
+        reading: AtomicBool::new(false),
+    });
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    while !lock(&shared.open_jobs).is_empty() && tokio::time::Instant::now() < deadline {
+        if let Err(e) = poll_jobs(client, &shared).await {
+            tracing::warn!(run_id = %prev.id, code = %CoreError::from(e).code(),
+                "a superseded run's open jobs could not be polled");
+            break;
+        }
+        if lock(&shared.open_jobs).is_empty() {
+            break;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    let s = shared.clone();
+    let mut counts = prev.counts;
+    let message = message.to_string();
+    blocking(move || {
+        s.rejects.flush(&s.store, &s.run_id)?;
+        let jobs = s.store.run_jobs(&s.run_id)?;
+        let delivered = jobs.iter().filter(|j| j.is_delivered());
+        counts.sent = delivered.clone().map(|j| j.profiles).sum();
+        counts.imported = delivered.clone().map(|j| j.completed).sum();
+        counts.failed_in_klaviyo = delivered.map(|j| j.failed).sum();
+        counts.rejected = s.store.rejects(&s.run_id, 0)?.1;
+        s.store
+            .finish_run(&s.run_id, RunStatus::Superseded, &counts, Some(&message))
+    })
+    .await
+}
+
+/// Mirror mode: the profiles sent to this destination by earlier runs that are not in the
+/// segment any more are removed from the list (looked up by email, removed 1,000 at a time)
+/// and forgotten — or held, when that looks like an accident (see [`RemovalGuard`]).
+async fn remove_leavers(
+    shared: &Arc<Shared>,
+    plan: &RunPlan,
+    client: &Client,
+    before: u64,
+) -> Result<Ending> {
     let Some(seen) = lock(&shared.seen).take() else {
-        return Ok(());
+        return Ok(Ending::Done);
     };
     shared.counters.set_phase(RunPhase::Removing);
     let s = shared.clone();
     let leavers: Vec<String> = blocking(move || {
         let mut out = Vec::new();
-        s.store.for_each_export_state(&s.export_id, |id, _| {
-            if !seen.contains(&key_of(id)) {
-                out.push(id.to_string());
-            }
-        })?;
+        s.store
+            .for_each_export_state(&s.export_id, &s.destination, |id, _| {
+                if !seen.has_email(id) {
+                    out.push(id.to_string());
+                }
+            })?;
         Ok(out)
     })
     .await?;
+    if leavers.is_empty() {
+        return Ok(Ending::Done);
+    }
+    let n = leavers.len() as u64;
+    let mut why: Vec<String> = Vec::new();
+    let unreadable = shared.counters.unreadable.load(Ordering::Relaxed);
+    if unreadable > 0 {
+        why.push(format!(
+            "{unreadable} row(s) of the source could not be read, so their profiles would be removed as if they had left"
+        ));
+    }
+    if let Some(was) = &plan.source_identity {
+        let spec = plan.source.clone();
+        let now = blocking(move || SourceIdentity::of(&spec)).await;
+        match now {
+            Ok(now) => {
+                if let Some(change) = was.change(&now) {
+                    why.push(format!("the source changed while it was read ({change})"));
+                }
+            }
+            Err(e) => why.push(format!(
+                "the source could not be checked after reading: {e}"
+            )),
+        }
+    }
+    let guard = plan.export.removal_guard;
+    if guard.holds(n, before) {
+        why.push(format!(
+            "{n} of the {before} profile(s) sent to this list before would be removed — more than {} % or {} (the export's limits)",
+            guard.max_percent, guard.max_count
+        ));
+    }
+    let confirmed = plan.confirm_removals.is_some_and(|c| n <= c);
+    if !why.is_empty() && !confirmed {
+        add(&shared.counters.held, n);
+        return Ok(Ending::Held(format!(
+            "Removals held: {n} profile(s) that left the segment were not removed from the list {}, because {}. Check the source; to remove them, confirm the removal (in the app, or `segport-cli export run NAME --confirm-removals {n}`).",
+            shared.list_id,
+            why.join("; and ")
+        )));
+    }
     for chunk in leavers.chunks(klaviyo::MAX_PROFILES_PER_REMOVE) {
         let profiles = client.find_profiles(Identifier::Email, chunk).await?;
         let ids: Vec<String> = profiles.into_iter().map(|p| p.id).collect();
@@ -966,9 +1302,13 @@ async fn remove_leavers(shared: &Arc<Shared>, client: &Client) -> Result<()> {
         }
         add(&shared.counters.removed, ids.len() as u64);
         let (s, chunk) = (shared.clone(), chunk.to_vec());
-        blocking(move || s.store.delete_export_state(&s.export_id, &chunk)).await?;
+        blocking(move || {
+            s.store
+                .delete_export_state(&s.export_id, &s.destination, &chunk)
+        })
+        .await?;
     }
-    Ok(())
+    Ok(Ending::Done)
 }
 
 #[cfg(test)]
@@ -1011,18 +1351,24 @@ mod tests {
 
     #[test]
     fn acknowledged_ranges_are_found_by_line() {
-        let job = |batch, first, last, status: &str| JobRecord {
+        let job = |batch, first, last, status| JobRecord {
             batch,
             job_id: format!("j{batch}"),
             profiles: 1,
-            status: status.into(),
+            status,
             completed: 0,
             failed: 0,
             first_line: first,
             last_line: last,
+            lines: None,
         };
-        let mut a = Acked::new(&[job(1, 20, 29, "accepted"), job(0, 2, 11, "complete")]);
-        let got: Vec<_> = [1, 2, 11, 12, 19, 20, 25, 29, 30]
+        let mut a = Acked::new(&[
+            job(1, 20, 29, JobState::Accepted),
+            job(0, 2, 11, JobState::Complete),
+            // A cancelled job's lines are sent again: not acknowledged.
+            job(2, 40, 49, JobState::Cancelled),
+        ]);
+        let got: Vec<_> = [1, 2, 11, 12, 19, 20, 25, 29, 30, 45]
             .iter()
             .map(|l| a.find(*l))
             .collect();
@@ -1037,6 +1383,7 @@ mod tests {
                 Some((1, false)),
                 Some((1, false)),
                 Some((1, false)),
+                None,
                 None
             ]
         );

@@ -40,6 +40,19 @@ pub enum CoreError {
     Config(String),
     #[error("The run was cancelled.")]
     Cancelled,
+    #[error("\"{export}\" is already running: started by {who} ({trigger}, process {pid} on {host}) at {since}. Wait for it to finish, or cancel it there.")]
+    AlreadyRunning {
+        export: String,
+        who: String,
+        trigger: String,
+        pid: u32,
+        host: String,
+        since: String,
+    },
+    #[error("\"{0}\" is not due any more: it was run by another process just now.")]
+    NotDue(String),
+    #[error("Something went wrong inside Segport: {0}. Please report it with the log file.")]
+    Internal(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,
@@ -69,6 +82,9 @@ impl CoreError {
             CoreError::Schedule(_) => "export.schedule_invalid".into(),
             CoreError::Config(_) => "config.invalid".into(),
             CoreError::Cancelled => "run.cancelled".into(),
+            CoreError::AlreadyRunning { .. } => "run.already_running".into(),
+            CoreError::NotDue(_) => "run.not_due".into(),
+            CoreError::Internal(_) => "internal".into(),
             CoreError::Io { .. } => "io.error".into(),
         }
     }

@@ -8,15 +8,18 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod filter;
+pub mod fingerprint;
 pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod paths;
+pub mod runlock;
 pub mod sample;
 pub mod schedule;
 pub mod secrets;
 pub mod source;
 pub mod store;
+pub mod value;
 pub mod workspace;
 
 pub use error::{CoreError, Result};

@@ -317,8 +317,41 @@ pub struct Export {
     pub mapping: Mapping,
     pub mode: ExportMode,
     pub schedule: crate::schedule::Schedule,
+    /// Mirror mode: when removals are held for confirmation.
+    pub removal_guard: RemovalGuard,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Mirror mode never empties a list by accident: a run holds its removals for confirmation
+/// when they are more than `max_percent` % of the profiles it had sent to the list before, or
+/// more than `max_count` (and always when rows could not be read or the source changed while
+/// it was read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct RemovalGuard {
+    pub max_percent: u32,
+    #[ts(type = "number")]
+    pub max_count: u64,
+}
+
+impl Default for RemovalGuard {
+    fn default() -> Self {
+        RemovalGuard {
+            max_percent: 10,
+            max_count: 1_000,
+        }
+    }
+}
+
+impl RemovalGuard {
+    /// Whether removing `removals` of the `before` profiles sent to the list earlier needs a
+    /// confirmation.
+    pub fn holds(&self, removals: u64, before: u64) -> bool {
+        removals > self.max_count
+            || u128::from(removals) * 100 > u128::from(self.max_percent) * u128::from(before)
+    }
 }
 
 /// An export as the UI sees it.
@@ -340,6 +373,7 @@ pub struct ExportView {
     /// `mapping.email`, for lists and tables.
     pub email_column: String,
     pub mode: ExportMode,
+    pub removal_guard: RemovalGuard,
     pub schedule: crate::schedule::Schedule,
     /// When a scheduled export runs next (RFC 3339); `None` when manual.
     pub next_run_at: Option<String>,
@@ -364,6 +398,10 @@ pub struct ExportInput {
     pub mapping: Mapping,
     pub mode: ExportMode,
     pub schedule: crate::schedule::Schedule,
+    /// Mirror mode's guard against accidental removals (the defaults when absent).
+    #[serde(default)]
+    #[ts(optional)]
+    pub removal_guard: Option<RemovalGuard>,
 }
 
 /// Whether a source's file could be read just now.
@@ -535,6 +573,13 @@ pub enum RunStatus {
     Failed,
     Cancelled,
     Interrupted,
+    /// Closed without being continued because something it depends on changed (the source,
+    /// the segment's filter, the mapping, the Klaviyo account or list) or it was too old; a
+    /// fresh run took its place. `error` says what changed.
+    Superseded,
+    /// Mirror mode: everything was sent, but the removals looked like an accident and are
+    /// held until someone confirms them (`counts.held` says how many).
+    Held,
 }
 
 impl RunStatus {
@@ -546,6 +591,8 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Superseded => "superseded",
+            RunStatus::Held => "held",
         }
     }
     pub fn parse(s: &str) -> RunStatus {
@@ -555,6 +602,8 @@ impl RunStatus {
             "partial" => RunStatus::Partial,
             "cancelled" => RunStatus::Cancelled,
             "interrupted" => RunStatus::Interrupted,
+            "superseded" => RunStatus::Superseded,
+            "held" => RunStatus::Held,
             _ => RunStatus::Failed,
         }
     }
@@ -602,6 +651,10 @@ pub struct RunCounts {
     #[serde(default)]
     #[ts(type = "number")]
     pub removed: u64,
+    /// Mirror mode: profiles that left the segment whose removal is held for confirmation.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub held: u64,
 }
 
 /// A run's progress: the one event type used by the GUI (over an IPC channel) and the CLI

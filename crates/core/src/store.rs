@@ -127,6 +127,32 @@ ALTER TABLE runs ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN full INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3: run ownership (owner token; the OS lock is a file), the fingerprint a run is continued
+    // under, mirror removals held for confirmation, each batch's source lines; the delta state
+    // keyed by destination (Klaviyo account + list) as well as export. Existing state is kept
+    // under the account the connection was last verified with ('' if never) and the export's
+    // list.
+    r#"
+ALTER TABLE runs ADD COLUMN owner TEXT;
+ALTER TABLE runs ADD COLUMN fingerprint TEXT;
+ALTER TABLE runs ADD COLUMN destination TEXT;
+ALTER TABLE runs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE run_jobs ADD COLUMN lines BLOB;
+ALTER TABLE exports ADD COLUMN removal_guard TEXT;
+CREATE TABLE export_state_v3 (
+    export_id TEXT NOT NULL REFERENCES exports(id) ON DELETE CASCADE,
+    destination TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    hash INTEGER NOT NULL,
+    PRIMARY KEY (export_id, destination, identifier)
+) WITHOUT ROWID;
+INSERT INTO export_state_v3 (export_id, destination, identifier, hash)
+    SELECT s.export_id, coalesce(c.account_id, '') || '/' || e.list_id, s.identifier, s.hash
+    FROM export_state s JOIN exports e ON e.id = s.export_id
+    LEFT JOIN connections c ON c.id = e.connection_id;
+DROP TABLE export_state;
+ALTER TABLE export_state_v3 RENAME TO export_state;
+"#,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -441,6 +467,24 @@ fn keep_aside(
     })
 }
 
+/// An exclusive lock on `<db>-migrate.lock`, held while the schema is checked and upgraded.
+fn lock_for_migration(db_path: &Path) -> Result<std::fs::File> {
+    let path = with_suffix(db_path, "-migrate.lock");
+    let io = |source| CoreError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
+}
+
 impl Store {
     /// Open (creating if needed) `segport.db` in `data_dir` and bring its schema up to date.
     pub fn open_dir(data_dir: &Path) -> Result<Store> {
@@ -525,6 +569,12 @@ impl Store {
             .map_err(open_err)?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
+        // One process at a time checks and upgrades the schema: two processes opening an old
+        // (or a new, empty) database at the same moment would otherwise both read the old
+        // `user_version` and both apply the same migration ("table already exists").
+        // rusqlite_migration reads the version outside its transaction, so the lock is a file
+        // lock around the whole step, released when this function returns (or the process dies).
+        let _migrating = lock_for_migration(path)?;
         let migrations = migrations();
         let pending = migrations
             .pending_migrations(&db)
@@ -785,27 +835,32 @@ impl Store {
 
     // ---- runs ----
 
-    pub fn insert_run(&self, run: &RunView) -> Result<()> {
+    /// Record a new run, owned by `owner` (the token of the process holding the export's
+    /// lock, see [`crate::runlock`]).
+    pub fn insert_run(&self, run: &RunView, owner: &str) -> Result<()> {
         self.db().execute(
-            "INSERT INTO runs (id, export_id, trigger, who, status, started_at, heartbeat_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            "INSERT INTO runs (id, export_id, trigger, who, status, started_at, heartbeat_at, owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
             params![
                 run.id,
                 run.export_id,
                 run.trigger.as_str(),
                 run.who,
                 run.status.as_str(),
-                run.started_at
+                run.started_at,
+                owner
             ],
         )?;
         Ok(())
     }
 
-    pub fn update_run_counts(&self, run_id: &str, c: &RunCounts) -> Result<()> {
-        self.db().execute(
+    /// The run's counts so far and a heartbeat (shown in History). `false` when the row is
+    /// not owned by `owner` any more.
+    pub fn update_run_counts(&self, run_id: &str, owner: &str, c: &RunCounts) -> Result<bool> {
+        let n = self.db().execute(
             "UPDATE runs SET read = ?2, sent = ?3, imported = ?4, rejected = ?5,
                 failed_in_klaviyo = ?6, heartbeat_at = ?7, matched = ?8, unchanged = ?9,
-                removed = ?10 WHERE id = ?1",
+                removed = ?10, held = ?12 WHERE id = ?1 AND (owner IS NULL OR owner = ?11)",
             params![
                 run_id,
                 c.read as i64,
@@ -816,10 +871,12 @@ impl Store {
                 now_rfc3339(),
                 c.matched as i64,
                 c.unchanged as i64,
-                c.removed as i64
+                c.removed as i64,
+                owner,
+                c.held as i64
             ],
         )?;
-        Ok(())
+        Ok(n > 0)
     }
 
     pub fn finish_run(
@@ -834,7 +891,7 @@ impl Store {
         tx.execute(
             "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, read = ?5, sent = ?6,
                 imported = ?7, rejected = ?8, failed_in_klaviyo = ?9, matched = ?10,
-                unchanged = ?11, removed = ?12, heartbeat_at = ?3 WHERE id = ?1",
+                unchanged = ?11, removed = ?12, held = ?13, heartbeat_at = ?3 WHERE id = ?1",
             params![
                 run_id,
                 status.as_str(),
@@ -847,22 +904,31 @@ impl Store {
                 counts.failed_in_klaviyo as i64,
                 counts.matched as i64,
                 counts.unchanged as i64,
-                counts.removed as i64
+                counts.removed as i64,
+                counts.held as i64
             ],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Runs left `running` by a process that died (no heartbeat for `older_than_secs`) are
-    /// marked `interrupted`. Returns how many.
-    pub fn mark_stale_runs_interrupted(&self, older_than_secs: i64) -> Result<usize> {
-        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(older_than_secs))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    /// The exports that have a run recorded as `running` (live, or left so by a process that
+    /// died: the caller tells them apart with [`crate::runlock::RunLock::is_held`]).
+    pub fn exports_with_running_runs(&self) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut stmt =
+            db.prepare("SELECT DISTINCT export_id FROM runs WHERE status = 'running'")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The export's runs left `running` are marked `interrupted` (call it only while holding
+    /// the export's lock, or after seeing the lock free: their process died). Returns how many.
+    pub fn mark_runs_interrupted(&self, export_id: &str) -> Result<usize> {
         Ok(self.db().execute(
             "UPDATE runs SET status = 'interrupted', finished_at = heartbeat_at
-             WHERE status = 'running' AND heartbeat_at < ?1",
-            [cutoff],
+             WHERE status = 'running' AND export_id = ?1",
+            [export_id],
         )?)
     }
 
@@ -903,30 +969,30 @@ impl Store {
         Ok((rows.collect::<Result<_, _>>()?, total as u64))
     }
 
-    /// Checkpoint: Klaviyo accepted batch `batch` (source lines `lines`) as job `job_id`.
-    pub fn record_job(
-        &self,
-        run_id: &str,
-        batch: u64,
-        job_id: &str,
-        profiles: usize,
-        lines: (u64, u64),
-    ) -> Result<()> {
+    /// Checkpoint: Klaviyo accepted batch `batch` as job `job_id`; `lines` are the source
+    /// lines of its profiles, in the order they were sent (so that Klaviyo's per-row errors,
+    /// which point at a profile's index, find their line after a restart too).
+    pub fn record_job(&self, run_id: &str, batch: u64, job_id: &str, lines: &[u64]) -> Result<()> {
+        let first = lines.first().copied().unwrap_or(0);
+        let last = lines.last().copied().unwrap_or(0);
         let mut db = self.db();
         let tx = db.transaction()?;
         tx.execute(
-            "INSERT INTO run_jobs (run_id, batch, job_id, profiles, status, first_line, last_line)
-             VALUES (?1, ?2, ?3, ?4, 'accepted', ?5, ?6)
+            "INSERT INTO run_jobs (run_id, batch, job_id, profiles, status, first_line, last_line,
+                lines)
+             VALUES (?1, ?2, ?3, ?4, 'accepted', ?5, ?6, ?7)
              ON CONFLICT(run_id, batch) DO UPDATE SET job_id = excluded.job_id,
                 profiles = excluded.profiles, status = 'accepted',
-                first_line = excluded.first_line, last_line = excluded.last_line",
+                first_line = excluded.first_line, last_line = excluded.last_line,
+                lines = excluded.lines",
             params![
                 run_id,
                 batch as i64,
                 job_id,
-                profiles as i64,
-                lines.0 as i64,
-                lines.1 as i64
+                lines.len() as i64,
+                first as i64,
+                last as i64,
+                encode_lines(lines)
             ],
         )?;
         crate::engine::test_pause_at("checkpoint");
@@ -939,7 +1005,7 @@ impl Store {
         &self,
         run_id: &str,
         batch: u64,
-        status: &str,
+        status: JobState,
         completed: u64,
         failed: u64,
     ) -> Result<()> {
@@ -951,7 +1017,7 @@ impl Store {
             params![
                 run_id,
                 batch as i64,
-                status,
+                status.as_str(),
                 completed as i64,
                 failed as i64
             ],
@@ -965,72 +1031,92 @@ impl Store {
     pub fn run_jobs(&self, run_id: &str) -> Result<Vec<JobRecord>> {
         let db = self.db();
         let mut stmt = db.prepare(
-            "SELECT batch, job_id, profiles, status, completed, failed, first_line, last_line
+            "SELECT batch, job_id, profiles, status, completed, failed, first_line, last_line,
+                lines
              FROM run_jobs WHERE run_id = ?1 ORDER BY first_line",
         )?;
         let rows = stmt.query_map([run_id], |r| {
+            let status: String = r.get(3)?;
             Ok(JobRecord {
                 batch: r.get::<_, i64>(0)? as u64,
                 job_id: r.get(1)?,
                 profiles: r.get::<_, i64>(2)? as u64,
-                status: r.get(3)?,
+                status: JobState::parse(&status).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        3,
+                        rusqlite::types::Type::Text,
+                        format!("unknown job status {status:?}").into(),
+                    )
+                })?,
                 completed: r.get::<_, i64>(4)? as u64,
                 failed: r.get::<_, i64>(5)? as u64,
                 first_line: r.get::<_, i64>(6)? as u64,
                 last_line: r.get::<_, i64>(7)? as u64,
+                lines: r
+                    .get::<_, Option<Vec<u8>>>(8)?
+                    .and_then(|b| decode_lines(&b)),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The export's latest run if it can be continued: interrupted, cancelled, `running` with
-    /// no heartbeat for `stale_secs` (its process died), or failed after Klaviyo had accepted
-    /// some of its batches (e.g. a key revoked mid-run): those batches are not sent again.
-    pub fn resumable_run(&self, export_id: &str, stale_secs: i64) -> Result<Option<RunView>> {
-        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(stale_secs))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    /// The export's latest run if it can be continued: interrupted (its process died —
+    /// the caller marks those while holding the export's lock), cancelled, or failed after
+    /// Klaviyo had accepted some of its batches (e.g. a key revoked mid-run): those batches are
+    /// not sent again.
+    pub fn resumable_run(&self, export_id: &str) -> Result<Option<RunView>> {
         let latest = self
             .db()
             .query_row(
                 &format!(
                     "{RUN_SELECT} WHERE r.export_id = ?1 AND (r.status IN ('interrupted', 'cancelled')
-                        OR (r.status = 'running' AND r.heartbeat_at < ?2)
                         OR (r.status = 'failed'
                             AND EXISTS (SELECT 1 FROM run_jobs j WHERE j.run_id = r.id)))
                      AND r.rowid = (SELECT max(rowid) FROM runs WHERE export_id = ?1)"
                 ),
-                params![export_id, cutoff],
+                params![export_id],
                 run_from_row,
             )
             .optional()?;
         Ok(latest)
     }
 
-    /// The export's run in progress in some process (running, with a recent heartbeat).
-    pub fn active_run(&self, export_id: &str, stale_secs: i64) -> Result<Option<RunView>> {
-        let cutoff = (chrono::Utc::now() - chrono::Duration::seconds(stale_secs))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    /// Take a run up again, owned by `owner`: running, no end, a fresh heartbeat.
+    pub fn reopen_run(&self, run_id: &str, owner: &str) -> Result<()> {
+        self.db().execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL,
+                heartbeat_at = ?2, owner = ?3 WHERE id = ?1",
+            params![run_id, now_rfc3339(), owner],
+        )?;
+        Ok(())
+    }
+
+    /// What the run depends on (JSON, see `engine::Fingerprint`) and where it sends
+    /// (`account/list`).
+    pub fn set_run_fingerprint(
+        &self,
+        run_id: &str,
+        fingerprint: &str,
+        destination: &str,
+    ) -> Result<()> {
+        self.db().execute(
+            "UPDATE runs SET fingerprint = ?2, destination = ?3 WHERE id = ?1",
+            params![run_id, fingerprint, destination],
+        )?;
+        Ok(())
+    }
+
+    /// The fingerprint recorded when the run started (`None` for runs of older versions).
+    pub fn run_fingerprint(&self, run_id: &str) -> Result<Option<String>> {
         Ok(self
             .db()
             .query_row(
-                &format!(
-                    "{RUN_SELECT} WHERE r.export_id = ?1 AND r.status = 'running'
-                     AND r.heartbeat_at >= ?2 ORDER BY r.rowid DESC LIMIT 1"
-                ),
-                params![export_id, cutoff],
-                run_from_row,
+                "SELECT fingerprint FROM runs WHERE id = ?1",
+                [run_id],
+                |r| r.get::<_, Option<String>>(0),
             )
-            .optional()?)
-    }
-
-    /// Take a run up again: running, no end, a fresh heartbeat.
-    pub fn reopen_run(&self, run_id: &str) -> Result<()> {
-        self.db().execute(
-            "UPDATE runs SET status = 'running', finished_at = NULL, error = NULL,
-                heartbeat_at = ?2 WHERE id = ?1",
-            params![run_id, now_rfc3339()],
-        )?;
-        Ok(())
+            .optional()?
+            .flatten())
     }
 
     pub fn set_run_full(&self, run_id: &str, full: bool) -> Result<()> {
@@ -1043,16 +1129,19 @@ impl Store {
 
     // ---- delta state: what was last sent, per export and identifier ----
 
-    /// Every (identifier, content hash) last sent for the export, streamed to `f`.
+    /// Every (identifier, content hash) last sent by the export to `destination` (Klaviyo
+    /// account + list), streamed to `f`.
     pub fn for_each_export_state(
         &self,
         export_id: &str,
+        destination: &str,
         mut f: impl FnMut(&str, u64),
     ) -> Result<()> {
         let db = self.db();
-        let mut stmt =
-            db.prepare("SELECT identifier, hash FROM export_state WHERE export_id = ?1")?;
-        let mut rows = stmt.query([export_id])?;
+        let mut stmt = db.prepare(
+            "SELECT identifier, hash FROM export_state WHERE export_id = ?1 AND destination = ?2",
+        )?;
+        let mut rows = stmt.query([export_id, destination])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             f(&id, r.get::<_, i64>(1)? as u64);
@@ -1060,32 +1149,54 @@ impl Store {
         Ok(())
     }
 
-    /// Record what Klaviyo now holds for these identifiers.
-    pub fn save_export_state(&self, export_id: &str, rows: &[(String, u64)]) -> Result<()> {
+    /// How many identifiers the export's state holds for `destination`.
+    pub fn count_export_state(&self, export_id: &str, destination: &str) -> Result<u64> {
+        let n: i64 = self.db().query_row(
+            "SELECT count(*) FROM export_state WHERE export_id = ?1 AND destination = ?2",
+            [export_id, destination],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Record what Klaviyo (account + list `destination`) now holds for these identifiers.
+    pub fn save_export_state(
+        &self,
+        export_id: &str,
+        destination: &str,
+        rows: &[(String, u64)],
+    ) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO export_state (export_id, identifier, hash) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(export_id, identifier) DO UPDATE SET hash = excluded.hash",
+                "INSERT INTO export_state (export_id, destination, identifier, hash)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(export_id, destination, identifier) DO UPDATE SET hash = excluded.hash",
             )?;
             for (id, hash) in rows {
-                stmt.execute(params![export_id, id, *hash as i64])?;
+                stmt.execute(params![export_id, destination, id, *hash as i64])?;
             }
         }
         tx.commit()?;
         Ok(())
     }
 
-    pub fn delete_export_state(&self, export_id: &str, identifiers: &[String]) -> Result<()> {
+    pub fn delete_export_state(
+        &self,
+        export_id: &str,
+        destination: &str,
+        identifiers: &[String],
+    ) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "DELETE FROM export_state WHERE export_id = ?1 AND identifier = ?2",
+                "DELETE FROM export_state
+                 WHERE export_id = ?1 AND destination = ?2 AND identifier = ?3",
             )?;
             for id in identifiers {
-                stmt.execute(params![export_id, id])?;
+                stmt.execute(params![export_id, destination, id])?;
             }
         }
         tx.commit()?;
@@ -1125,25 +1236,107 @@ impl Store {
     }
 }
 
+/// Where a bulk import job of a checkpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Klaviyo accepted it; not complete yet (or not seen complete before a restart).
+    Accepted,
+    /// Klaviyo processed it: its rows are imported or reported as failed.
+    Complete,
+    /// Klaviyo cancelled it: its rows were not imported and are sent again.
+    Cancelled,
+    /// Klaviyo no longer knows it (jobs expire): its outcome is unknown and its rows are sent
+    /// again.
+    Expired,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Accepted => "accepted",
+            JobState::Complete => "complete",
+            JobState::Cancelled => "cancelled",
+            JobState::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "accepted" => JobState::Accepted,
+            "complete" => JobState::Complete,
+            "cancelled" => JobState::Cancelled,
+            "expired" => JobState::Expired,
+            _ => return None,
+        })
+    }
+}
+
 /// One accepted batch of a run (its checkpoint row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
     pub batch: u64,
     pub job_id: String,
     pub profiles: u64,
-    /// `accepted` until the job completes, then `complete` (or `cancelled`).
-    pub status: String,
+    pub status: JobState,
     pub completed: u64,
     pub failed: u64,
     /// The source lines the batch covers (first and last row in it).
     pub first_line: u64,
     pub last_line: u64,
+    /// Every source line of the batch, in the order sent (`None` for checkpoints written by
+    /// versions before 0.3).
+    pub lines: Option<Vec<u64>>,
 }
 
 impl JobRecord {
+    /// Klaviyo has finished with the job, one way or another.
     pub fn is_complete(&self) -> bool {
-        self.status != "accepted"
+        self.status != JobState::Accepted
     }
+    /// Its rows count as delivered: accepted (and maybe still processing) or complete. A
+    /// cancelled or expired job's rows are sent again.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.status, JobState::Accepted | JobState::Complete)
+    }
+}
+
+/// A batch's source lines (increasing) as a blob: LEB128 varints of the gaps.
+fn encode_lines(lines: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines.len() + 8);
+    let mut prev = 0u64;
+    for &l in lines {
+        let mut v = l.wrapping_sub(prev);
+        prev = l;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out
+}
+
+fn decode_lines(bytes: &[u8]) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    let (mut prev, mut v, mut shift) = (0u64, 0u64, 0u32);
+    for &b in bytes {
+        if shift >= 64 {
+            return None;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            prev = prev.wrapping_add(v);
+            out.push(prev);
+            v = 0;
+            shift = 0;
+        } else {
+            shift += 7;
+        }
+    }
+    (shift == 0).then_some(out)
 }
 
 fn unique_violation(res: rusqlite::Result<usize>, what: &'static str, name: &str) -> Result<()> {
@@ -1212,7 +1405,7 @@ fn segment_from_row(r: &Row<'_>) -> rusqlite::Result<Segment> {
 }
 
 const EXPORT_SELECT: &str = "SELECT id, name, segment_id, connection_id, list_id, mapping,
-    created_at, updated_at, mode, schedule FROM exports";
+    created_at, updated_at, mode, schedule, removal_guard FROM exports";
 
 fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
     let mapping: String = r.get(5)?;
@@ -1231,6 +1424,16 @@ fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
             .get::<_, Option<String>>(9)?
             .and_then(|s| crate::schedule::Schedule::parse(&s).ok())
             .unwrap_or(crate::schedule::Schedule::Manual),
+        removal_guard: match r.get::<_, Option<String>>(10)? {
+            None => RemovalGuard::default(),
+            Some(text) => serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    10,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+        },
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
     })
@@ -1238,7 +1441,7 @@ fn export_from_row(r: &Row<'_>) -> rusqlite::Result<Export> {
 
 const RUN_SELECT: &str = "SELECT r.id, r.export_id, e.name, r.trigger, r.who, r.status,
     r.read, r.sent, r.imported, r.rejected, r.failed_in_klaviyo, r.started_at, r.finished_at,
-    r.error, r.matched, r.unchanged, r.removed FROM runs r JOIN exports e ON e.id = r.export_id";
+    r.error, r.matched, r.unchanged, r.removed, r.held FROM runs r JOIN exports e ON e.id = r.export_id";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunView> {
     let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
@@ -1258,6 +1461,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunView> {
             matched: n(14)?,
             unchanged: n(15)?,
             removed: n(16)?,
+            held: n(17)?,
         },
         started_at: r.get(11)?,
         finished_at: r.get(12)?,
@@ -1325,12 +1529,12 @@ pub fn put_export(db: &Db, e: &Export) -> Result<()> {
         .map_err(|err| CoreError::invalid("mapping", err.to_string()))?;
     let res = db.execute(
         "INSERT INTO exports (id, name, segment_id, connection_id, list_id, mapping, mode,
-            schedule, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            schedule, created_at, updated_at, removal_guard)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, segment_id = excluded.segment_id,
             connection_id = excluded.connection_id, list_id = excluded.list_id,
             mapping = excluded.mapping, mode = excluded.mode, schedule = excluded.schedule,
-            updated_at = excluded.updated_at",
+            removal_guard = excluded.removal_guard, updated_at = excluded.updated_at",
         params![
             e.id,
             e.name,
@@ -1341,7 +1545,9 @@ pub fn put_export(db: &Db, e: &Export) -> Result<()> {
             e.mode.as_str(),
             e.schedule.to_string(),
             e.created_at,
-            e.updated_at
+            e.updated_at,
+            serde_json::to_string(&e.removal_guard)
+                .map_err(|err| CoreError::invalid("removal guard", err.to_string()))?
         ],
     );
     unique_violation(res, "export", &e.name)

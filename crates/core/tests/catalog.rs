@@ -172,6 +172,7 @@ fn segments_keep_their_rule_tree_preview_counts_and_removal_is_refused_while_use
             },
             mode: ExportMode::Mirror,
             schedule: Schedule::Every { hours: 6 },
+            removal_guard: None,
         })
         .unwrap();
     assert_eq!(export.segment_name, "Polish regulars");
@@ -256,16 +257,18 @@ fn a_run_whose_process_died_shows_as_interrupted_and_its_export_as_resumable() {
     let mut input = export_input(&ws, "E", &conn.id, &csv, "AbC123");
     input.mapping.email = "Email".into();
     let export = ws.save_export(input).unwrap();
+    let alive = hold_export(&ws, &export.id);
     insert_running_run(&ws, &export);
-    // Alive: still running.
-    assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Running);
-    assert!(!ws.exports().unwrap()[0].resumable);
-    // Its process died a minute ago (last heartbeat), as another process sees the file.
+    // Alive (its process holds the export's lock): still running, however old its heartbeat.
     let db = rusqlite::Connection::open(ws.store.path()).unwrap();
-    let ago = (chrono::Utc::now() - chrono::Duration::seconds(60))
+    let ago = (chrono::Utc::now() - chrono::Duration::seconds(600))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     db.execute("UPDATE runs SET heartbeat_at = ?1", [&ago])
         .unwrap();
+    assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Running);
+    assert!(!ws.exports().unwrap()[0].resumable);
+    // Its process died (the kernel released its lock): interrupted at once, no waiting.
+    drop(alive);
     assert_eq!(ws.runs(None).unwrap()[0].status, RunStatus::Interrupted);
     let view = &ws.exports().unwrap()[0];
     assert!(view.resumable);
@@ -288,16 +291,13 @@ fn a_run_whose_process_died_does_not_hold_its_schedule_back() {
     input.mapping.email = "Email".into();
     input.schedule = Schedule::Every { hours: 1 };
     let export = ws.save_export(input).unwrap();
+    let alive = hold_export(&ws, &export.id);
     insert_running_run(&ws, &export);
     let later = chrono::Utc::now() + chrono::Duration::hours(2);
     // Alive: a running export is not started twice.
     assert!(ws.due_exports(later).unwrap().is_empty());
     // Its process (say, a cron `run-due`) died: the next check runs the export again.
-    let db = rusqlite::Connection::open(ws.store.path()).unwrap();
-    let ago = (chrono::Utc::now() - chrono::Duration::seconds(60))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    db.execute("UPDATE runs SET heartbeat_at = ?1", [&ago])
-        .unwrap();
+    drop(alive);
     let due: Vec<String> = ws
         .due_exports(later)
         .unwrap()

@@ -6,6 +6,7 @@ use common::*;
 use segport_core::engine::EventSink;
 use segport_core::model::*;
 use segport_core::sample;
+use segport_core::store::JobState;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -299,13 +300,13 @@ async fn a_resumed_run_never_makes_a_batch_that_spans_an_acknowledged_one() {
     let list = sb.create_list("L");
     let (_, export) = connection_and_export(&ws, &sb, &csv, &list);
     let run = insert_running_run(&ws, &export);
-    for (batch, lines) in [(0, (2, 10_001)), (1, (15_002, 25_001))] {
+    record_fingerprint(&ws, &run.id, &export.id).await;
+    for (batch, lines) in [(0, (2u64, 10_001u64)), (1, (15_002, 25_001))] {
         let job = format!("acked{batch}");
+        let lines: Vec<u64> = (lines.0..=lines.1).collect();
+        ws.store.record_job(&run.id, batch, &job, &lines).unwrap();
         ws.store
-            .record_job(&run.id, batch, &job, 10_000, lines)
-            .unwrap();
-        ws.store
-            .complete_job(&run.id, batch, "complete", 10_000, 0)
+            .complete_job(&run.id, batch, JobState::Complete, 10_000, 0)
             .unwrap();
     }
     ws.store

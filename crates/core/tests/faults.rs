@@ -226,7 +226,11 @@ async fn assert_exact(f: &Fixture, last: &RunSummary) {
         "no profile sent twice"
     );
     let jobs = f.ws.store.run_jobs(&last.run.id).unwrap();
-    assert!(jobs.iter().all(|j| j.status == "complete"), "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j.status == segport_core::store::JobState::Complete),
+        "{jobs:?}"
+    );
     assert_eq!(jobs.iter().map(|j| j.profiles).sum::<u64>(), valid);
     assert_eq!(jobs.iter().map(|j| j.completed).sum::<u64>(), valid);
     let batches: BTreeSet<u64> = jobs.iter().map(|j| j.batch).collect();

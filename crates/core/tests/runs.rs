@@ -15,10 +15,14 @@ use std::collections::BTreeMap;
 const FULL: RunOptions = RunOptions {
     full: true,
     dry_run: false,
+    restart: false,
+    confirm_removals: None,
 };
 const DRY: RunOptions = RunOptions {
     full: false,
     dry_run: true,
+    restart: false,
+    confirm_removals: None,
 };
 
 fn normal() -> RunOptions {
@@ -36,7 +40,7 @@ fn checked_checkpoint(ws: &segport_core::workspace::Workspace, run_id: &str) -> 
             j.first_line > last && j.last_line >= j.first_line,
             "{jobs:?}"
         );
-        assert_eq!(j.status, "complete", "{j:?}");
+        assert_eq!(j.status, segport_core::store::JobState::Complete, "{j:?}");
         last = j.last_line;
     }
     jobs.iter().map(|j| j.profiles).sum()
@@ -718,7 +722,7 @@ async fn an_hourly_export_is_due_after_two_hours_and_not_after_a_run_and_manual_
             finished_at: Some(ago(2)),
             error: None,
         };
-        ws.store.insert_run(&old).unwrap();
+        ws.store.insert_run(&old, "test").unwrap();
     }
     assert_eq!(due(now), vec!["Hourly"]);
     // Later still, it is just as due (missed slots run once, not once each).

@@ -24,6 +24,20 @@ pub fn sqlite_tables(path: &Path) -> Result<Vec<String>, SourceError> {
     Ok(objects(&conn, path)?.into_iter().map(|o| o.name).collect())
 }
 
+/// How many rows a table (or view) of a SQLite database holds now (the file opened
+/// read-only): part of a run's fingerprint.
+pub fn sqlite_row_count(path: &Path, table: &str) -> Result<u64, SourceError> {
+    let conn = open_db(path)?;
+    let n: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {}", quote_ident(table)),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| db_error(path, e))?;
+    Ok(n.max(0) as u64)
+}
+
 struct DbObject {
     name: String,
     /// A table with a rowid (not a view, not `WITHOUT ROWID`).

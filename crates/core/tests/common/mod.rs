@@ -84,6 +84,7 @@ pub fn export_input(
         },
         mode: Default::default(),
         schedule: segport_core::schedule::Schedule::Manual,
+        removal_guard: None,
     }
 }
 
@@ -176,6 +177,7 @@ pub fn add_export(ws: &Workspace, conn_id: &str, spec: ExportSpec<'_>) -> Export
         mapping: spec.mapping,
         mode: spec.mode,
         schedule: spec.schedule,
+        removal_guard: Default::default(),
         created_at: now.clone(),
         updated_at: now,
     };
@@ -226,7 +228,8 @@ pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
 }
 
 /// A run of `export` recorded as running now, as a process starting it would (for tests that
-/// then play what happens to that process).
+/// then play what happens to that process). No process holds the export's lock: hold one
+/// with [`hold_export`] to play a live process.
 pub fn insert_running_run(ws: &Workspace, export: &ExportView) -> RunView {
     let run = RunView {
         id: new_id(),
@@ -240,6 +243,24 @@ pub fn insert_running_run(ws: &Workspace, export: &ExportView) -> RunView {
         finished_at: None,
         error: None,
     };
-    ws.store.insert_run(&run).unwrap();
+    ws.store.insert_run(&run, "test-owner").unwrap();
     run
+}
+
+/// The export's run lock, as a live process running it holds it (dropped: the process died).
+pub fn hold_export(ws: &Workspace, export_id: &str) -> segport_core::runlock::RunLock {
+    use segport_core::runlock::{Acquired, LockOwner, RunLock};
+    match RunLock::acquire(ws.data_dir(), export_id, LockOwner::new("someone", "cli")).unwrap() {
+        Acquired::Locked(l) => l,
+        Acquired::Busy(o) => panic!("the export is locked by {o:?}"),
+    }
+}
+
+/// Record on `run_id` the fingerprint a run of `export_id` would start under now, as the
+/// process that started it would have (so that it can be continued).
+pub async fn record_fingerprint(ws: &Workspace, run_id: &str, export_id: &str) {
+    let fp = ws.fingerprint_now(export_id).await.unwrap();
+    ws.store
+        .set_run_fingerprint(run_id, &fp.to_json(), &fp.destination())
+        .unwrap();
 }
