@@ -46,7 +46,9 @@ pub const REVISION: &str = "2026-07-15";
 pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com";
 /// Limits of one bulk profile import job.
 pub const MAX_PROFILES_PER_JOB: usize = 10_000;
-pub const MAX_JOB_BYTES: usize = 5 * 1024 * 1024;
+/// Klaviyo's "5 MB" of request body, read the safe way: 5,000,000 bytes (5 MiB, 5,242,880, would
+/// let a batch of 5,000,001 to 5,242,880 bytes through that a decimal reading refuses).
+pub const MAX_JOB_BYTES: usize = 5_000_000;
 pub const MAX_PROFILE_BYTES: usize = 100 * 1024;
 /// Largest `page[size]` of `GET /api/lists`.
 pub const MAX_LISTS_PAGE_SIZE: u32 = 10;

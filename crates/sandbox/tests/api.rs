@@ -575,6 +575,68 @@ async fn body_over_5_mb_is_413_and_big_profile_is_400() {
     sb.shutdown().await;
 }
 
+/// A bulk import body of exactly `len` bytes: profiles of at most ~95 KB (under the 100 KB per
+/// profile) whose padding adds up.
+fn import_body_of_len(list_id: &str, len: usize) -> String {
+    const MOST: usize = 95_000;
+    let n = len / MOST + 1;
+    let with = |pads: &[usize]| {
+        let profiles = pads
+            .iter()
+            .enumerate()
+            .map(|(i, &pad)| json!({"type":"profile","attributes":{"email": format!("u{i}@ex.co"), "properties": {"f": "x".repeat(pad)}}}))
+            .collect();
+        import_body(list_id, profiles)
+    };
+    let mut left = len - with(&vec![0; n]).len();
+    let pads: Vec<usize> = (0..n)
+        .map(|_| {
+            let pad = left.min(MOST);
+            left -= pad;
+            pad
+        })
+        .collect();
+    let body = with(&pads);
+    assert_eq!(body.len(), len);
+    body
+}
+
+#[tokio::test]
+async fn a_body_of_5_000_000_bytes_is_taken_and_one_byte_more_is_413() {
+    // "5 MB" read the safe way: 5,000,000 bytes, not 5 MiB. The client's batcher splits at the
+    // same number, so no batch it builds is refused.
+    assert_eq!(segport_sandbox::MAX_JOB_BYTES, 5_000_000);
+    assert_eq!(
+        segport_klaviyo::MAX_JOB_BYTES,
+        segport_sandbox::MAX_JOB_BYTES
+    );
+    let sb = start().await;
+    let list = sb.create_list("L");
+    for (len, want) in [
+        (5_000_000, StatusCode::ACCEPTED),
+        (5_000_001, StatusCode::PAYLOAD_TOO_LARGE),
+        (5 * 1024 * 1024, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let body = import_body_of_len(&list, len);
+        let (status, answer) = json_of(
+            post_json(&sb, "/api/profile-bulk-import-jobs", body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        assert_eq!(status, want, "{len} bytes: {answer}");
+        if want == StatusCode::PAYLOAD_TOO_LARGE {
+            let detail = first_error(&answer)["detail"].as_str().expect("detail");
+            assert!(
+                detail.contains(&format!("is {len} bytes")) && detail.contains("5000000 bytes"),
+                "{detail}"
+            );
+        }
+    }
+    sb.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_phone_fails_in_processing_and_shows_in_import_errors() {
     let sb = start().await;
