@@ -3,8 +3,12 @@
 //! A schedule is due when its next time after the last run has passed. A missed schedule (the
 //! laptop was asleep, the app closed) runs once when next checked, not once per missed slot:
 //! the next time is always computed from the last run, never accumulated.
+//!
+//! Daylight saving time: a daily time that a spring-forward gap skips (02:30 on the last Sunday
+//! of March in Europe) runs at the first instant after the gap that day (03:00); one that a
+//! fall-back repeats runs once, at the earlier of the two.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use ts_rs::TS;
@@ -72,10 +76,7 @@ impl Schedule {
                 let local = last.with_timezone(tz);
                 let mut day = local.date_naive();
                 loop {
-                    let candidate = tz
-                        .from_local_datetime(&day.and_time(at))
-                        .earliest()
-                        .map(|d| d.with_timezone(&Utc));
+                    let candidate = at_or_after_gap(tz, day.and_time(at));
                     if let Some(c) = candidate {
                         if c > last {
                             return Some(c);
@@ -91,6 +92,39 @@ impl Schedule {
     pub fn is_due<Tz: TimeZone>(&self, last: DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> bool {
         self.next_after(last, tz).is_some_and(|next| next <= now)
     }
+}
+
+/// The instant a local time stands for: the earliest when the time happens twice (fall back),
+/// or, when it does not happen at all (in a spring-forward gap), the first instant after the gap
+/// on the same day. `None` only if no time of that day from `local` on exists.
+fn at_or_after_gap<Tz: TimeZone>(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let resolve = |t: NaiveDateTime| {
+        tz.from_local_datetime(&t)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+    };
+    if let Some(d) = resolve(local) {
+        return Some(d);
+    }
+    // In a gap (at most hours long): the first minute after it, then within the minute before
+    // that the first second (time zone transitions fall on whole seconds).
+    let day = local.date();
+    let mut minute = local;
+    let found = loop {
+        minute = minute.checked_add_signed(Duration::minutes(1))?;
+        if minute.date() != day {
+            return None;
+        }
+        if let Some(d) = resolve(minute) {
+            break d;
+        }
+    };
+    (1..60)
+        .rev()
+        .filter_map(|s| minute.checked_sub_signed(Duration::seconds(s)))
+        .filter(|t| *t > local)
+        .find_map(resolve)
+        .or(Some(found))
 }
 
 impl fmt::Display for Schedule {
@@ -160,6 +194,49 @@ mod tests {
             Some(t("2026-11-27T08:30:00Z"))
         );
         assert!(!s.is_due(thursday, t("2026-11-26T23:00:00Z"), &warsaw));
+    }
+
+    #[test]
+    fn a_daily_time_in_the_spring_forward_gap_runs_when_the_gap_ends_that_day() {
+        let warsaw = chrono_tz::Europe::Warsaw;
+        let s = Schedule::parse("daily 02:30").unwrap();
+        // Sunday 2026-03-29, the last of March: at 02:00 CET (01:00 UTC) clocks jump to 03:00
+        // CEST, so 02:30 does not exist that day. Last run: Saturday 02:30 CET.
+        let saturday = t("2026-03-28T01:30:00Z");
+        let gap_end = t("2026-03-29T01:00:00Z"); // 03:00 CEST
+        assert_eq!(s.next_after(saturday, &warsaw), Some(gap_end));
+        assert!(!s.is_due(saturday, t("2026-03-29T00:59:59Z"), &warsaw));
+        assert!(s.is_due(saturday, gap_end, &warsaw));
+        // Run at 03:00 (or a minute later, when the scheduler looked): next is Monday 02:30.
+        let monday = t("2026-03-30T00:30:00Z");
+        assert_eq!(s.next_after(gap_end, &warsaw), Some(monday));
+        assert_eq!(
+            s.next_after(t("2026-03-29T01:01:00Z"), &warsaw),
+            Some(monday)
+        );
+        // Every time of the gap runs at 03:00 that Sunday; 03:00 itself is a plain time.
+        let saturday_late = t("2026-03-28T02:30:00Z"); // 03:30 CET
+        for at in ["daily 02:00", "daily 02:59", "daily 03:00"] {
+            let s = Schedule::parse(at).unwrap();
+            assert_eq!(s.next_after(saturday_late, &warsaw), Some(gap_end), "{at}");
+        }
+    }
+
+    #[test]
+    fn a_daily_time_repeated_by_the_fall_back_runs_once_at_the_earliest() {
+        let warsaw = chrono_tz::Europe::Warsaw;
+        let s = Schedule::parse("daily 02:30").unwrap();
+        // Sunday 2026-10-25: at 03:00 CEST (01:00 UTC) clocks go back to 02:00 CET, so 02:30
+        // happens twice: 00:30 UTC (CEST) and 01:30 UTC (CET).
+        let saturday = t("2026-10-24T00:30:00Z");
+        let first = t("2026-10-25T00:30:00Z");
+        assert_eq!(s.next_after(saturday, &warsaw), Some(first));
+        // Having run at the first 02:30, the second one is not a run: next is Monday 02:30 CET.
+        let monday = t("2026-10-26T01:30:00Z");
+        assert_eq!(s.next_after(first, &warsaw), Some(monday));
+        assert!(!s.is_due(first, t("2026-10-25T01:30:00Z"), &warsaw));
+        assert!(!s.is_due(first, t("2026-10-26T01:29:59Z"), &warsaw));
+        assert!(s.is_due(first, monday, &warsaw));
     }
 
     #[test]
