@@ -172,3 +172,53 @@ async fn unknown_export_and_bad_config_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("bad.toml"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_show_writes_rejects_a_spreadsheet_will_not_run_as_formulas() {
+    let (_sb, dir, _list) = setup().await;
+    // Emails that are not emails, each the start of a spreadsheet formula.
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "email,first_name\nada@example.com,Ada\n\"=HYPERLINK(\"\"http://x\"\")\",Eve\n-2+3,Mal\n@SUM(A1),Sum\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let toml = dir.path().join("segport.toml");
+    for args in [
+        vec!["config", "import", toml.to_str().unwrap()],
+        vec!["connection", "consent", "Sandbox", "--yes"],
+    ] {
+        let o = cli(&data, &args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = cli(&data, &["export", "run", "Newsletter", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["rejected"], 3, "{stdout}");
+    let run_id = last["run_id"].as_str().unwrap();
+
+    let out = dir.path().join("rejects.csv");
+    let o = cli(
+        &data,
+        &["runs", "show", run_id, "--rejects", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let mut r = csv::Reader::from_path(&out).unwrap();
+    assert_eq!(r.headers().unwrap(), vec!["line", "identifier", "reason"]);
+    let rows: Vec<(String, String)> = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            (rec[0].to_owned(), rec[1].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("3".into(), "'=HYPERLINK(\"http://x\")".into()),
+            ("4".into(), "'-2+3".into()),
+            ("5".into(), "'@SUM(A1)".into()),
+        ]
+    );
+}

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod paths;
+pub mod rejects;
 pub mod runlock;
 pub mod sample;
 pub mod schedule;

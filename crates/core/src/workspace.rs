@@ -1153,26 +1153,8 @@ impl Workspace {
     /// Returns how many rows were written. Refuses an unknown run (`not_found`).
     pub fn write_rejects_csv(&self, run_id: &str, path: &Path) -> Result<u64> {
         self.store.run(run_id)?;
-        let io = |source: std::io::Error| CoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let csv_err = |e: csv::Error| match e.into_kind() {
-            csv::ErrorKind::Io(source) => io(source),
-            other => CoreError::Config(format!("{other:?}")),
-        };
         let (rows, _) = self.store.rejects(run_id, usize::MAX)?;
-        let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
-        w.write_record(["line", "identifier", "reason"])
-            .map_err(csv_err)?;
-        let mut written = 0u64;
-        for r in rows {
-            w.write_record([r.line.to_string(), r.identifier, r.reason])
-                .map_err(csv_err)?;
-            written += 1;
-        }
-        w.flush().map_err(io)?;
-        Ok(written)
+        crate::rejects::write_csv(path, rows)
     }
 }
 
