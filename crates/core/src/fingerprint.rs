@@ -27,7 +27,7 @@ pub enum SourceIdentity {
         path: String,
         size: u64,
         /// Modification time, nanoseconds since the Unix epoch (`None` where the OS has none).
-        modified_ns: Option<i128>,
+        modified_ns: Option<i64>,
         /// XXH3-64 of the first 64 KiB, hex.
         head: String,
     },
@@ -63,7 +63,7 @@ impl SourceIdentity {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as i128);
+            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         let mut head = Vec::with_capacity(HEAD_BYTES as usize);
         file.take(HEAD_BYTES).read_to_end(&mut head).map_err(io)?;
         Ok(SourceIdentity::File {
@@ -211,6 +211,16 @@ mod tests {
         };
         let a = Fingerprint::new(src.clone(), Some("x = 1"), &m, "ACC", "L1");
         assert!(a.changes(&a.clone()).is_empty());
+        // What a run records is what a later process reads back.
+        assert_eq!(Fingerprint::from_json(&a.to_json()), Some(a.clone()));
+        let file = SourceIdentity::File {
+            path: "/c.csv".into(),
+            size: 10,
+            modified_ns: Some(1_796_411_874_906_431_751),
+            head: "00".into(),
+        };
+        let f = Fingerprint::new(file, None, &m, "ACC", "L1");
+        assert_eq!(Fingerprint::from_json(&f.to_json()), Some(f));
         let b = Fingerprint::new(src, Some("x = 2"), &m, "ACC2", "L2");
         assert_eq!(a.changes(&b).len(), 3);
         assert_eq!(a.destination(), "ACC/L1");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use segport_core::filter::{Cmp, Filter, Value};
+use segport_core::filter::{Cmp, Filter, FilterError, Value};
 use segport_core::model::*;
 use segport_core::schedule::Schedule;
 
@@ -203,7 +203,11 @@ fn the_mapping_is_suggested_from_headers_and_previewed_exactly_as_sent() {
         .unwrap();
     assert_eq!(again.id, seg.id);
 
-    let mut m = ws.suggest_mapping(&seg.id).unwrap();
+    let suggestion = ws.suggest_mapping(&seg.id).unwrap();
+    // Every phone is written with its country code: none to choose, nothing to say.
+    assert_eq!(suggestion.mapping.default_country, None);
+    assert_eq!(suggestion.phone_hint, None);
+    let mut m = suggestion.mapping;
     assert_eq!(m.email, "Email");
     assert_eq!(m.first_name.as_deref(), Some("First Name"));
     assert_eq!(m.phone_number.as_deref(), Some("Phone"));
@@ -305,4 +309,213 @@ fn a_run_whose_process_died_does_not_hold_its_schedule_back() {
         .map(|e| e.name)
         .collect();
     assert_eq!(due, ["E"]);
+}
+
+/// A source file in `dir` and its "all rows" segment.
+fn file_segment(
+    ws: &segport_core::workspace::Workspace,
+    dir: &std::path::Path,
+    name: &str,
+    content: &str,
+) -> SegmentView {
+    let csv = dir.join(name);
+    std::fs::write(&csv, content).unwrap();
+    ws.add_file_segment(&csv.to_string_lossy(), SourceKind::Csv, None)
+        .unwrap()
+}
+
+/// The rejects of the mapping preview (the first five profiles).
+fn preview_rejects(
+    ws: &segport_core::workspace::Workspace,
+    seg: &SegmentView,
+    m: &Mapping,
+) -> Vec<String> {
+    let p = ws.preview_mapping(&seg.id, m).unwrap();
+    assert_eq!(p.profiles.len(), 5);
+    p.profiles.iter().filter_map(|p| p.reject.clone()).collect()
+}
+
+const NATIONAL_PL: &str = "email,phone,country\n\
+ada@example.com,601 234 567,PL\n\
+bob@example.com,601-234-568,pl\n\
+cy@example.com,(60) 123 45 69,PL\n\
+dee@example.com,601234570,DE\n\
+eve@example.com,+48 601 234 571,PL\n\
+fay@example.com,,PL\n";
+
+#[test]
+fn national_phone_numbers_get_the_most_common_country_of_the_file_and_the_preview_rejects_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let seg = file_segment(&ws, dir.path(), "pl.csv", NATIONAL_PL);
+    // Whatever the computer's locale says: the file knows better.
+    for locale in [None, Some("en_US.UTF-8")] {
+        let s = ws.suggest_mapping_for_locale(&seg.id, locale).unwrap();
+        assert_eq!(s.mapping.phone_number.as_deref(), Some("phone"));
+        assert_eq!(s.mapping.default_country.as_deref(), Some("PL"));
+        let hint = s.phone_hint.as_deref().unwrap();
+        assert!(hint.contains("PL") && hint.contains("“country”"), "{hint}");
+        assert_eq!(preview_rejects(&ws, &seg, &s.mapping), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn national_phone_numbers_with_no_country_anywhere_leave_the_phone_unmapped_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let seg = file_segment(
+        &ws,
+        dir.path(),
+        "national.csv",
+        "email,phone\nada@example.com,601 234 567\nbob@example.com,601 234 568\n\
+         cy@example.com,601 234 569\ndee@example.com,601 234 570\neve@example.com,601 234 571\n",
+    );
+    for locale in [None, Some("C.UTF-8"), Some("POSIX"), Some("pl")] {
+        let s = ws.suggest_mapping_for_locale(&seg.id, locale).unwrap();
+        assert_eq!(s.mapping.phone_number, None, "{locale:?}");
+        assert_eq!(s.mapping.default_country, None);
+        let hint = s.phone_hint.as_deref().unwrap();
+        assert!(
+            hint.contains("numbers without a country code")
+                && hint.contains("choose the default country"),
+            "{hint}"
+        );
+        assert!(hint.contains("“phone”"), "{hint}");
+        // Unmapped, nothing is rejected for it.
+        assert_eq!(preview_rejects(&ws, &seg, &s.mapping), Vec::<String>::new());
+    }
+    // The computer's region reads them: proposed, saying so.
+    let s = ws
+        .suggest_mapping_for_locale(&seg.id, Some("pl_PL.UTF-8"))
+        .unwrap();
+    assert_eq!(s.mapping.default_country.as_deref(), Some("PL"));
+    assert!(s
+        .phone_hint
+        .as_deref()
+        .unwrap()
+        .contains("this computer's region"));
+    assert_eq!(preview_rejects(&ws, &seg, &s.mapping), Vec::<String>::new());
+    // A region that rejects them is not proposed: these are not US numbers.
+    let s = ws
+        .suggest_mapping_for_locale(&seg.id, Some("en_US.UTF-8"))
+        .unwrap();
+    assert_eq!(s.mapping.phone_number, None);
+    assert_eq!(s.mapping.default_country, None);
+    let hint = s.phone_hint.as_deref().unwrap();
+    assert!(
+        hint.contains("US") && hint.contains("reads only 0%"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn international_phone_numbers_are_mapped_with_no_default_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let seg = file_segment(
+        &ws,
+        dir.path(),
+        "e164.csv",
+        "email,mobile\nada@example.com,+48601234567\nbob@example.com,+1 650 253 0000\n\
+         cy@example.com,0048 601 234 569\ndee@example.com,+44 20 7946 0958\neve@example.com,\n",
+    );
+    let s = ws
+        .suggest_mapping_for_locale(&seg.id, Some("pl_PL.UTF-8"))
+        .unwrap();
+    assert_eq!(s.mapping.phone_number.as_deref(), Some("mobile"));
+    assert_eq!(s.mapping.default_country, None);
+    assert_eq!(s.phone_hint, None);
+    assert_eq!(preview_rejects(&ws, &seg, &s.mapping), Vec::<String>::new());
+}
+
+#[test]
+fn saving_a_segment_refuses_a_rule_whose_value_does_not_fit_its_columns_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("typed.csv");
+    std::fs::write(
+        &csv,
+        "email,orders,signup,vip,city\n\
+         ada@example.com,3,2024-01-31,yes,Warsaw\n\
+         bob@example.com,12,31/01/2024,no,Berlin\n\
+         cy@example.com,,15.02.2024,TRUE,Paris\n",
+    )
+    .unwrap();
+    let source = ws.save_source(csv_input("Typed", &csv)).unwrap();
+    let types: Vec<&str> = source.columns.iter().map(|c| c.inferred.as_str()).collect();
+    assert_eq!(types, ["email", "integer", "date", "boolean", "text"]);
+    let input = |filter: Filter| SegmentInput {
+        id: None,
+        name: "S".into(),
+        source_id: source.id.clone(),
+        filter: Some(filter),
+    };
+    for (column, cmp, value, says) in [
+        (
+            "orders",
+            Cmp::Gt,
+            "abc",
+            "`orders` holds numbers, and “abc” is not a number",
+        ),
+        (
+            "orders",
+            Cmp::Gt,
+            "1,5",
+            "the decimal separator is a dot — write 1.5",
+        ),
+        (
+            "signup",
+            Cmp::Lt,
+            "01/02/2024",
+            "could be 1 February 2024 or 2 January 2024",
+        ),
+        ("vip", Cmp::Eq, "1", "`vip` holds yes/no values"),
+    ] {
+        let f = Filter::and(vec![
+            Filter::rule("city", Cmp::Eq, Value::Text("Warsaw".into())),
+            Filter::rule(column, cmp, Value::Text(value.into())),
+        ]);
+        // The rule builder is told before anything is saved…
+        let problems = ws.segment_rule_problems(&source.id, Some(&f)).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            (problems[0].column.as_str(), problems[0].value.as_str()),
+            (column, value)
+        );
+        assert!(
+            problems[0].message.contains(says),
+            "{}",
+            problems[0].message
+        );
+        // …and saving refuses it with a typed error that names the column and the value.
+        let err = ws.save_segment(input(f)).unwrap_err();
+        assert_eq!(err.code(), "segment.filter_invalid");
+        assert!(err.to_string().contains(says), "{err}");
+        match err {
+            segport_core::CoreError::Filter(FilterError::ValueType {
+                column: c,
+                value: v,
+                ..
+            }) => {
+                assert_eq!((c.as_str(), v.as_str()), (column, value));
+            }
+            other => panic!("expected a value type error, got {other:?}"),
+        }
+    }
+    assert!(ws.segments().unwrap().is_empty(), "nothing was saved");
+
+    // Values that fit are saved and mean what they say.
+    let f = Filter::and(vec![
+        Filter::rule("orders", Cmp::Gt, Value::Text("2.5".into())),
+        Filter::rule("signup", Cmp::Le, Value::Text("31/01/2024".into())),
+        Filter::rule("vip", Cmp::Eq, Value::Text("TRUE".into())),
+    ]);
+    assert!(ws
+        .segment_rule_problems(&source.id, Some(&f))
+        .unwrap()
+        .is_empty());
+    ws.save_segment(input(f.clone())).unwrap();
+    let preview = ws.preview_filter(&source.id, Some(&f), 10).unwrap();
+    assert_eq!(preview.matching, 1);
+    assert_eq!(preview.sample[0][0], "ada@example.com");
 }

@@ -219,7 +219,12 @@ async fn a_cancel_while_batches_are_on_the_wire_keeps_them_and_the_resume_sends_
         )
         .await
         .unwrap();
-    assert_eq!(resumed.run.id, summary.run.id, "the same run continues");
+    assert_eq!(
+        resumed.run.id,
+        summary.run.id,
+        "the same run continues: {:?}",
+        ws.store.run(&summary.run.id).unwrap().error
+    );
     assert_eq!(resumed.run.status, RunStatus::Succeeded);
     let jobs = ws.store.run_jobs(&summary.run.id).unwrap();
     let total: u64 = jobs.iter().map(|j| j.profiles).sum();
