@@ -6,6 +6,7 @@
 use crate::AppState;
 use segport_core::model::{RunEvent, RunStatus, RunSummary, RunTrigger};
 use segport_core::workspace::RunOptions;
+use segport_core::CoreError;
 use std::sync::Arc;
 use std::time::Duration;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -58,6 +59,11 @@ async fn run_due<R: Runtime>(app: &AppHandle<R>) {
                 sink,
             )
             .await;
+        // Another process (a cron `run-due`, the CLI) runs it or has just run it: not news.
+        if let Err(e @ (CoreError::AlreadyRunning { .. } | CoreError::NotDue(_))) = &result {
+            tracing::info!(export = %export.id, code = %e.code(), "scheduled run skipped");
+            continue;
+        }
         match &result {
             Ok(summary) => {
                 state
@@ -95,6 +101,10 @@ pub fn notification_text(export_name: &str, result: &segport_core::Result<RunSum
                     run.error.as_deref().unwrap_or("see History for details")
                 ),
                 RunStatus::Cancelled => format!("Export {export_name} was cancelled."),
+                RunStatus::Held => format!(
+                    "Export {export_name} sent everyone, but {} removal(s) from the list are held: open the export to confirm them.",
+                    run.counts.held
+                ),
                 _ => {
                     let c = &run.counts;
                     let mut text = format!(

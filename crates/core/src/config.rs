@@ -71,6 +71,10 @@ pub struct ExportConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     pub mapping: Mapping,
+    /// Mirror mode: when removals are held for confirmation (`[export.removal_guard]`
+    /// `max_percent = 10`, `max_count = 1000`; these defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal_guard: Option<RemovalGuard>,
 }
 
 /// What an import changed.
@@ -308,6 +312,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
             mapping: Mapping::default(),
             mode: ExportMode::Upsert,
             schedule: Schedule::Manual,
+            removal_guard: RemovalGuard::default(),
             created_at: now.clone(),
             updated_at: now.clone(),
         });
@@ -317,6 +322,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         x.mapping = e.mapping.clone();
         x.mode = e.mode.unwrap_or_default();
         x.schedule = schedule;
+        x.removal_guard = e.removal_guard.unwrap_or_default();
         x.updated_at = now;
         out_exports.push(x);
     }
@@ -413,6 +419,8 @@ pub fn export(ws: &Workspace) -> Result<String> {
                 mode: Some(e.mode),
                 schedule: (e.schedule != Schedule::Manual).then(|| e.schedule.to_string()),
                 mapping: e.mapping,
+                removal_guard: (e.removal_guard != RemovalGuard::default())
+                    .then_some(e.removal_guard),
             })
             .collect(),
     };

@@ -23,6 +23,7 @@
 //!   any change to what is sent → a different hash (delta exports).
 
 use crate::model::Mapping;
+use crate::value::Kind;
 use phonenumber::country::Id as CountryId;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -98,16 +99,17 @@ impl InvalidPhone {
     }
 }
 
-/// What a column holds, for custom properties.
+/// What a column holds, for custom properties. Numbers, dates and booleans are those of
+/// [`crate::value`], the grammar the Sources screen and the segment filter read them by too.
 ///
-/// - `Integer` / `Decimal`: a value that is a plain decimal number (`-12`, `0.5`; no `+`, no
-///   leading zeros as in `007`, no exponent, no thousands separators, at most 15 digits so it
-///   survives a round trip through a double) is sent as a JSON number, copied as written; any
-///   other value in the column is sent as a string (the sample did not see it).
+/// - `Integer` / `Decimal`: a value that is a number (`-12`, `0.5`; no `+`, no leading zeros as
+///   in `007`, no exponent, no thousands separators, at most 15 digits so it survives a round
+///   trip through a double) is sent as a JSON number, copied as written; any other value in the
+///   column is sent as a string (the sample did not see it).
 /// - `Boolean`: `true`/`false`/`yes`/`no` (any case) are sent as JSON booleans; anything else
 ///   as a string. `0`/`1` are integers, never booleans.
-/// - `Text` and `Date` (ISO 8601 `YYYY-MM-DD`, optionally with a time): always strings. Klaviyo
-///   recognises ISO dates in strings by itself.
+/// - `Text` and `Date` (`YYYY-MM-DD`, `DD.MM.YYYY`, unambiguous `DD/MM/YYYY`, optionally with a
+///   time): always strings, as written. Klaviyo recognises ISO dates in strings by itself.
 ///
 /// Without hints (`types: None`) every property column behaves as `Integer`/`Decimal` do —
 /// numbers where a value is a plain number, strings otherwise — and never as `Boolean`: a column
@@ -354,6 +356,14 @@ impl Mapper {
         (email, h.digest())
     }
 
+    /// The row's phone number as [`Mapper::map`] would send it (E.164), or `None` (no phone
+    /// column, an empty or invalid value). The engine keys duplicates by it.
+    pub fn phone_of<V: Values + ?Sized>(&self, values: &V) -> Option<String> {
+        let i = self.phone?;
+        let p = values.value(i).map(str::trim).filter(|p| !p.is_empty())?;
+        normalize_phone(p, self.country).ok()
+    }
+
     /// Resolve `m` with property types inferred from (up to [`TYPE_SAMPLE_ROWS`] of) `sample`,
     /// which should be the source's first rows, before any segment filter — so that a run and
     /// its [`preview`] agree, and a segment change does not change the types.
@@ -487,8 +497,8 @@ impl Mapper {
                 open = true;
             }
             match p.kind {
-                PropKind::Number if is_plain_number(v) => json.push_str(v),
-                PropKind::Boolean => match bool_like(v) {
+                PropKind::Number if crate::value::is_number(v) => json.push_str(v),
+                PropKind::Boolean => match crate::value::parse_bool(v) {
                     Some(true) => json.push_str("true"),
                     Some(false) => json.push_str("false"),
                     None => push_json_str(&mut json, v),
@@ -604,13 +614,11 @@ impl TypeSampler {
                 continue;
             }
             c.seen = true;
-            if c.number {
-                let n = is_plain_number(v);
-                c.number = n;
-                c.integer = c.integer && n && !v.contains('.');
-            }
-            c.boolean = c.boolean && bool_like(v).is_some();
-            c.date = c.date && is_iso_date(v);
+            let kind = crate::value::kind(v);
+            c.integer = c.integer && kind == Kind::Integer;
+            c.number = c.number && matches!(kind, Kind::Integer | Kind::Decimal);
+            c.boolean = c.boolean && kind == Kind::Boolean;
+            c.date = c.date && kind == Kind::Date;
         }
     }
 
@@ -639,58 +647,12 @@ pub fn infer_types<R: AsRef<[String]>>(columns: &[String], rows: &[R]) -> Vec<Co
     s.finish()
 }
 
-/// A plain decimal number, valid as JSON and exact in a double: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`
-/// with at most 15 digits. Leading zeros (`007`, zip codes, ids) and longer digit strings
-/// (card numbers, 64-bit ids) are text, not numbers.
-fn is_plain_number(v: &str) -> bool {
-    let b = v.as_bytes();
-    let b = b.strip_prefix(b"-").unwrap_or(b);
-    let (int, frac) = match b.iter().position(|&c| c == b'.') {
-        Some(p) => (&b[..p], Some(&b[p + 1..])),
-        None => (b, None),
-    };
-    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    digits(int)
-        && (int.len() == 1 || int[0] != b'0')
-        && frac.is_none_or(digits)
-        && int.len() + frac.map_or(0, <[u8]>::len) <= 15
-}
-
-fn bool_like(v: &str) -> Option<bool> {
-    if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("yes") {
-        Some(true)
-    } else if v.eq_ignore_ascii_case("false") || v.eq_ignore_ascii_case("no") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// `YYYY-MM-DD`, optionally followed by `T` or a space and a time — as a hint only.
-fn is_iso_date(v: &str) -> bool {
-    let Some(date) = v.get(..10) else {
-        return false;
-    };
-    let shape = date.bytes().enumerate().all(|(i, c)| match i {
-        4 | 7 => c == b'-',
-        _ => c.is_ascii_digit(),
-    });
-    if !shape || chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-        return false;
-    }
-    let rest = &v[10..];
-    rest.is_empty()
-        || ((rest.starts_with('T') || rest.starts_with(' '))
-            && rest.len() >= 6
-            && rest.as_bytes()[1..3].iter().all(u8::is_ascii_digit)
-            && rest.as_bytes()[3] == b':')
-}
-
 // ---------------------------------------------------------------------------------------------
 // Phone numbers
 
 /// E.164 (`+48601234567`) for a phone written in any common way; numbers without a country code
-/// are read as numbers of `country`. Only digits, spaces and `+-().\/` are accepted: letters
+/// are read as numbers of `country`. Without a `country`, a leading `00` is the international
+/// prefix (`0048 601 234 567`); with one, that country's international prefix is. Only digits, spaces and `+-().\/` are accepted: letters
 /// (vanity numbers, extensions such as `x12`, which E.164 cannot carry) are refused rather than
 /// guessed at. Err: why, phrased to follow `phone number "…"`.
 pub fn normalize_phone(p: &str, country: Option<CountryId>) -> Result<String, &'static str> {
@@ -702,9 +664,19 @@ pub fn normalize_phone(p: &str, country: Option<CountryId>) -> Result<String, &'
     }) {
         return Err("contains characters that are not part of a phone number");
     }
-    if !p.starts_with('+') && country.is_none() {
-        return Err("has no country code (+…) and the mapping has no default country");
-    }
+    let international;
+    let p = match (p.starts_with('+'), country, p.strip_prefix("00")) {
+        // `00` is the international prefix of most of the world (ITU-T recommends it): without a
+        // default country to say otherwise, `0048 601 …` is `+48 601 …`.
+        (false, None, Some(rest)) => {
+            international = format!("+{rest}");
+            international.as_str()
+        }
+        (false, None, None) => {
+            return Err("has no country code (+…) and the mapping has no default country")
+        }
+        _ => p,
+    };
     let n = phonenumber::parse(country, p).map_err(|_| "is not a phone number")?;
     if !phonenumber::is_valid(&n) {
         return Err("is not a valid phone number");
@@ -945,4 +917,191 @@ pub fn suggest(columns: &[String]) -> Mapping {
             .unwrap_or_default(),
     };
     m
+}
+
+/// A default country is proposed only when it reads at least this share (in percent) of the
+/// sampled phone numbers written without a country code: never a default that rejects most rows.
+pub const PHONE_COUNTRY_MIN_PERCENT: usize = 90;
+
+/// [`suggest`], with the phone column decided by the source's first rows (up to
+/// [`TYPE_SAMPLE_ROWS`] of `rows`), and a hint for the phone field:
+/// - every sampled number has a country code (`+…`, or `00…`): the phone column is mapped, with
+///   no default country — none is needed;
+/// - some are written without one (national format, `601 234 567`): a default country is
+///   proposed, the first of these that reads at least [`PHONE_COUNTRY_MIN_PERCENT`]% of them as
+///   valid numbers — the most common ISO 3166 alpha-2 code (`PL`) in a country column (the
+///   mapping's `country`, else a column whose name contains "country") of the rows with such
+///   numbers, then the region of `locale` (the user's locale as in `LANG`, e.g. `pl_PL.UTF-8`;
+///   see [`locale_country`]);
+/// - none does: the phone column is left unmapped, and the hint says why (numbers without a
+///   country code: choose the default country).
+///
+/// The hint is `None` when there is nothing to say (no phone column, or no default needed).
+pub fn suggest_from_rows<R: AsRef<[String]>>(
+    columns: &[String],
+    rows: &[R],
+    locale: Option<&str>,
+) -> (Mapping, Option<String>) {
+    let mut m = suggest(columns);
+    let Some((phone_col, phone_name)) = m.phone_number.as_deref().and_then(|c| {
+        columns
+            .iter()
+            .position(|x| x == c)
+            .map(|i| (i, c.to_string()))
+    }) else {
+        return (m, None);
+    };
+    let rows: Vec<&[String]> = rows
+        .iter()
+        .take(TYPE_SAMPLE_ROWS)
+        .map(AsRef::as_ref)
+        .collect();
+    let cell = |r: &[String], i: usize| r.get(i).map_or("", |v| v.trim()).to_string();
+    // The rows whose phone is written without a country code, and that number.
+    let national: Vec<(usize, String)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, cell(r, phone_col)))
+        .filter(|(_, p)| needs_country(p))
+        .collect();
+    if national.is_empty() {
+        return (m, None);
+    }
+
+    let mut candidates: Vec<(CountryId, String)> = Vec::new();
+    if let Some((code, column)) = common_country(columns, &m, &rows, &national) {
+        candidates.push((
+            code,
+            format!("the most common country in the column “{column}”"),
+        ));
+    }
+    if let Some(code) = locale.and_then(locale_country) {
+        if let Ok(id) = code.parse::<CountryId>() {
+            candidates.push((id, "this computer's region".to_string()));
+        }
+    }
+    let mut tried: Vec<String> = Vec::new();
+    let mut seen: Vec<CountryId> = Vec::new();
+    for (id, why) in candidates {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        let read = national
+            .iter()
+            .filter(|(_, p)| normalize_phone(p, Some(id)).is_ok())
+            .count();
+        if read * 100 >= national.len() * PHONE_COUNTRY_MIN_PERCENT {
+            let code = id.as_ref().to_string();
+            let hint = format!(
+                "Numbers without a country code (like “{}”) are read as numbers of {code}, {why}. Change the default country if that is wrong.",
+                shown(&national[0].1)
+            );
+            m.default_country = Some(code);
+            return (m, Some(hint));
+        }
+        tried.push(format!(
+            "{}, {why}, reads only {}% of them",
+            id.as_ref(),
+            read * 100 / national.len()
+        ));
+    }
+    m.phone_number = None;
+    let mut hint = format!(
+        "Phone not mapped: “{phone_name}” has numbers without a country code (like “{}”) — choose the default country, then the phone column.",
+        shown(&national[0].1)
+    );
+    if !tried.is_empty() {
+        hint.push_str(&format!(" ({}.)", tried.join("; ")));
+    }
+    (m, Some(hint))
+}
+
+/// A phone number written without a country code: not `+…` nor `00…`, and only the characters
+/// phone numbers are written with (text such as `n/a` is rejected whatever the country).
+fn needs_country(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('+')
+        && !p.starts_with("00")
+        && p.chars().any(|c| c.is_ascii_digit())
+        && p.chars().all(|c| {
+            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')
+        })
+}
+
+/// The most common ISO 3166 alpha-2 code among the `national` rows, in the country column with
+/// the most codes (the mapping's `country` column first, then any whose name contains
+/// "country"), and that column's name. Ties go to the code first in the alphabet.
+fn common_country(
+    columns: &[String],
+    m: &Mapping,
+    rows: &[&[String]],
+    national: &[(usize, String)],
+) -> Option<(CountryId, String)> {
+    let mut candidates: Vec<usize> = Vec::new();
+    if let Some(i) = m
+        .country
+        .as_deref()
+        .and_then(|c| columns.iter().position(|x| x == c))
+    {
+        candidates.push(i);
+    }
+    for (i, name) in columns.iter().enumerate() {
+        if name.to_lowercase().contains("country") && !candidates.contains(&i) {
+            candidates.push(i);
+        }
+    }
+    let mut best: Option<(usize, CountryId, String)> = None;
+    for col in candidates {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for (row, _) in national {
+            let v = rows[*row].get(col).map_or("", |v| v.trim());
+            if v.len() == 2 && v.bytes().all(|b| b.is_ascii_alphabetic()) {
+                let code = v.to_ascii_uppercase();
+                if code.parse::<CountryId>().is_ok() {
+                    *counts.entry(code).or_default() += 1;
+                }
+            }
+        }
+        let total: usize = counts.values().sum();
+        // Highest count; among equals the first in the alphabet (BTreeMap order).
+        let Some((code, _)) = counts
+            .iter()
+            .fold(None, |acc: Option<(&String, usize)>, (c, &n)| match acc {
+                Some((_, best)) if best >= n => acc,
+                _ => Some((c, n)),
+            })
+        else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(n, _, _)| total > *n) {
+            if let Ok(id) = code.parse::<CountryId>() {
+                best = Some((total, id, columns[col].clone()));
+            }
+        }
+    }
+    best.map(|(_, id, name)| (id, name))
+}
+
+/// The region of a locale name, as an ISO 3166 alpha-2 code: `pl_PL.UTF-8` → `PL`, `en-US` →
+/// `US`, `de_DE@euro` → `DE`. `None` for `C`, `POSIX`, a language alone (`pl`) or a region that is
+/// not a country with a phone numbering plan.
+pub fn locale_country(locale: &str) -> Option<String> {
+    let name = locale.split(['.', '@']).next()?.trim();
+    let region = name
+        .split(['_', '-'])
+        .skip(1)
+        .find(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_alphabetic()))?;
+    let code = region.to_ascii_uppercase();
+    code.parse::<CountryId>().ok().map(|_| code)
+}
+
+/// The user's locale, as the environment names it (`LC_ALL`, `LC_TELEPHONE`, then `LANG`: the
+/// first that names a region), for [`suggest_from_rows`]. `None` when none does (as for an app
+/// started from the macOS Finder or on Windows, where these are usually unset).
+pub fn os_locale() -> Option<String> {
+    ["LC_ALL", "LC_TELEPHONE", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| locale_country(v).is_some())
 }

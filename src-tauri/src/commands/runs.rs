@@ -12,8 +12,36 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 /// Test hook: the end-to-end suite cannot drive a native GTK save dialog, so it names the file
-/// here (like `SEGPORT_TEST_PICK_FILE` for the open dialog).
+/// here (like `SEGPORT_TEST_PICK_FILE` for the open dialog). Read only through
+/// [`test_save_file`].
 const TEST_SAVE_ENV: &str = "SEGPORT_TEST_SAVE_FILE";
+
+/// The file [`TEST_SAVE_ENV`] names, in a debug build only (what the WebDriver suite and the
+/// mock-runtime tests run). A release build never reads the variable: it would let the
+/// environment choose where the app writes, without the user's save dialog, so a release build
+/// always asks.
+fn test_save_file() -> Option<PathBuf> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    std::env::var_os(TEST_SAVE_ENV).map(PathBuf::from)
+}
+
+/// How the user asked to run: continue an interrupted run (the default) or start over, send
+/// everyone again (ignore the delta state), confirm mirror removals that were held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export)]
+pub struct RunChoice {
+    /// "Start over": close the interrupted run and start a fresh one.
+    pub restart: bool,
+    /// "Send everyone again": ignore what was sent before (starts a fresh run).
+    pub full: bool,
+    /// Mirror mode: remove up to this many profiles that left the segment (the number the
+    /// held run reported, confirmed by the user).
+    #[ts(type = "number | null")]
+    pub confirm_removals: Option<u64>,
+}
 
 /// Run an export now. Progress goes to `on_event` about ten times a second; the command
 /// resolves with the run's summary when it ends.
@@ -21,8 +49,16 @@ const TEST_SAVE_ENV: &str = "SEGPORT_TEST_SAVE_FILE";
 pub async fn run_export(
     state: State<'_, AppState>,
     export_id: String,
+    choice: Option<RunChoice>,
     on_event: Channel<RunEvent>,
 ) -> CmdResult<RunSummary> {
+    let choice = choice.unwrap_or_default();
+    let opts = segport_core::workspace::RunOptions {
+        full: choice.full,
+        dry_run: false,
+        restart: choice.restart,
+        confirm_removals: choice.confirm_removals,
+    };
     let ws = state.ws()?.clone();
     let cancel = CancellationToken::new();
     let run_id = Arc::new(Mutex::new(None::<String>));
@@ -43,7 +79,7 @@ pub async fn run_export(
         })
     };
     let out = ws
-        .run_export(&export_id, RunTrigger::Manual, cancel, sink)
+        .run_export_with(&export_id, RunTrigger::Manual, opts, cancel, sink)
         .await;
     if let Some(id) = run_id.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
         state
@@ -100,8 +136,8 @@ pub async fn save_rejects_csv<R: Runtime>(
     // Unknown run: say so before asking for a file name.
     ws.store.run(&run_id).map_err(err)?;
     let name = format!("rejects-{}.csv", run_id.chars().take(8).collect::<String>());
-    let chosen: Option<PathBuf> = match std::env::var_os(TEST_SAVE_ENV) {
-        Some(p) => Some(PathBuf::from(p)),
+    let chosen: Option<PathBuf> = match test_save_file() {
+        Some(p) => Some(p),
         None => tauri::async_runtime::spawn_blocking(move || {
             app.dialog()
                 .file()
@@ -130,4 +166,25 @@ pub async fn save_rejects_csv<R: Runtime>(
         path: path.to_string_lossy().into_owned(),
         rows,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_save_file_hook_works_in_debug_builds_only() {
+        std::env::set_var(TEST_SAVE_ENV, "/tmp/saved-by-the-environment.csv");
+        let chosen = test_save_file();
+        std::env::remove_var(TEST_SAVE_ENV);
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                chosen,
+                Some(PathBuf::from("/tmp/saved-by-the-environment.csv"))
+            );
+        } else {
+            assert_eq!(chosen, None, "a release build must always open the dialog");
+        }
+        assert_eq!(test_save_file(), None, "unset: the dialog");
+    }
 }

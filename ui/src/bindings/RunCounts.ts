@@ -12,4 +12,8 @@ unchanged: number,
 /**
  * Mirror mode: profiles removed from the list because they left the segment.
  */
-removed: number, };
+removed: number, 
+/**
+ * Mirror mode: profiles that left the segment whose removal is held for confirmation.
+ */
+held: number, };

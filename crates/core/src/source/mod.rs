@@ -34,7 +34,7 @@ mod csv;
 mod jsonl;
 mod sqlite;
 
-pub use self::sqlite::sqlite_tables;
+pub use self::sqlite::{sqlite_row_count, sqlite_tables};
 
 use crate::model::CsvInfo;
 use serde::{Deserialize, Serialize};
@@ -248,20 +248,24 @@ pub fn column_index(
 
 /// What the values of a column look like, judged from a sample. Each non-empty value (trimmed)
 /// must fit; the first type in this order that every value fits wins: Boolean, Integer, Number,
-/// Date, Email, Phone, else Text. A column with no non-empty value is Empty.
+/// Date, Email, Phone, else Text. A column with no non-empty value is Empty. Numbers, dates and
+/// booleans are read by the one grammar of [`crate::value`], as the segment filter and the
+/// mapper read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// Anything else.
     Text,
-    /// `-12`, `0`, `+7` (no leading zero: `02134` is a code, so Text).
+    /// `-12`, `0`, `42` ([`crate::value`]: no `+`, no leading zero — `02134` is a code, so
+    /// Text — at most 15 digits).
     Integer,
-    /// `3.5`, `-0.25`, `1e6` (plain decimal notation; no thousands separators).
+    /// Integers and `3.5`, `-0.25` (a dot before the decimals; no exponent, no thousands
+    /// separators).
     Number,
-    /// `true/false`, `yes/no`, `y/n` in any case (`0/1` are Integers).
+    /// `true/false`, `yes/no` in any case (`0/1` are Integers).
     Boolean,
-    /// `2024-01-31`, `2024-01-31T10:00:00Z`, `2024-01-31 10:00:00`, `31/01/2024`, `01/31/2024`,
-    /// `31.01.2024`.
+    /// `2024-01-31`, `2024-01-31T10:00:00Z`, `2024-01-31 10:00:00`, `31.01.2024`, and
+    /// `31/01/2024` (slashes: day first, only when unambiguous — `01/02/2024` is Text).
     Date,
     /// A syntactically valid email address.
     Email,
@@ -374,56 +378,16 @@ pub fn infer_type<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
 }
 
 fn value_fits(t: ColumnType, v: &str) -> bool {
+    use crate::value::{self, Kind};
     match t {
-        ColumnType::Boolean => matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "y" | "n"
-        ),
-        ColumnType::Integer => is_integer(v),
-        ColumnType::Number => is_number(v),
-        ColumnType::Date => is_date(v),
+        ColumnType::Boolean => value::kind(v) == Kind::Boolean,
+        ColumnType::Integer => value::kind(v) == Kind::Integer,
+        ColumnType::Number => value::is_number(v),
+        ColumnType::Date => value::kind(v) == Kind::Date,
         ColumnType::Email => v.contains('@') && email_address::EmailAddress::is_valid(v),
         ColumnType::Phone => is_phone(v),
         ColumnType::Text | ColumnType::Empty => true,
     }
-}
-
-fn unsigned_digits(v: &str) -> &str {
-    v.strip_prefix(['+', '-']).unwrap_or(v)
-}
-
-fn is_integer(v: &str) -> bool {
-    let d = unsigned_digits(v);
-    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && (d.len() == 1 || !d.starts_with('0'))
-}
-
-fn is_number(v: &str) -> bool {
-    let d = unsigned_digits(v);
-    let mantissa = d.split(['e', 'E']).next().unwrap_or("");
-    let int_part = mantissa.split('.').next().unwrap_or("");
-    d.bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        && d.bytes().any(|b| b.is_ascii_digit())
-        && !(int_part.len() > 1 && int_part.starts_with('0'))
-        && d.parse::<f64>().is_ok_and(f64::is_finite)
-}
-
-fn is_date(v: &str) -> bool {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    if v.len() > 40 {
-        return false;
-    }
-    ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y"]
-        .iter()
-        .any(|f| NaiveDate::parse_from_str(v, f).is_ok())
-        || DateTime::parse_from_rfc3339(v).is_ok()
-        || [
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M",
-        ]
-        .iter()
-        .any(|f| NaiveDateTime::parse_from_str(v, f).is_ok())
 }
 
 fn is_phone(v: &str) -> bool {
@@ -672,8 +636,10 @@ mod tests {
     fn types_are_inferred_from_every_non_empty_value() {
         let t = |v: &[&str]| infer_type(v.iter().copied());
         assert_eq!(t(&["", " "]), ColumnType::Empty);
-        assert_eq!(t(&["1", "-20", "", "+3"]), ColumnType::Integer);
-        assert_eq!(t(&["1", "2.5", "1e3"]), ColumnType::Number);
+        assert_eq!(t(&["1", "-20", "", " 3 "]), ColumnType::Integer);
+        assert_eq!(t(&["1", "2.5", "-0.25"]), ColumnType::Number);
+        assert_eq!(t(&["1", "2.5", "1e3"]), ColumnType::Text, "no exponents");
+        assert_eq!(t(&["+3"]), ColumnType::Text, "no plus sign");
         assert_eq!(
             t(&["02134", "10001"]),
             ColumnType::Text,
