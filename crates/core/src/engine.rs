@@ -201,13 +201,31 @@ pub(crate) struct Identities {
     phones: HashMap<u64, u64>,
 }
 
+/// An email seen in the segment whose row was not sent (rejected): still in the segment for
+/// mirror mode, but no later row is its duplicate.
+const UNSENT: u64 = u64::MAX;
+
 impl Identities {
-    /// Record `email` at `line`; the line of an earlier row with the same email if any.
-    fn email(&mut self, email: &str, line: u64) -> Option<u64> {
-        if email.is_empty() {
-            return None;
+    /// The line of an earlier row with this email that is sent in this run.
+    fn email_sent_at(&self, email: &str) -> Option<u64> {
+        match self.emails.get(&key_of(email)) {
+            Some(&line) if line != UNSENT => Some(line),
+            _ => None,
         }
-        first_at(&mut self.emails, key_of(email), line)
+    }
+    /// The email is in the segment (mirror mode keeps its profile), whatever its row becomes.
+    fn email_seen(&mut self, email: &str) {
+        if !email.is_empty() {
+            self.emails.entry(key_of(email)).or_insert(UNSENT);
+        }
+    }
+    /// The row at `line` with this email is sent (or unchanged since it was): later rows with
+    /// the same email are its duplicates.
+    fn email_sent(&mut self, email: &str, line: u64) {
+        let slot = self.emails.entry(key_of(email)).or_insert(line);
+        if *slot == UNSENT {
+            *slot = line;
+        }
     }
     /// Record `phone` (E.164) at `line`; the line of an earlier row with the same phone if any.
     fn phone(&mut self, phone: &str, line: u64) -> Option<u64> {
@@ -219,6 +237,7 @@ impl Identities {
 }
 
 fn first_at(map: &mut HashMap<u64, u64>, key: u64, line: u64) -> Option<u64> {
+    // (Phones: only rows about to be sent get here, so every entry is a sent row's.)
     match map.entry(key) {
         std::collections::hash_map::Entry::Occupied(e) if *e.get() != line => Some(*e.get()),
         std::collections::hash_map::Entry::Occupied(_) => None,
@@ -245,9 +264,10 @@ pub struct DuplicateCheck {
 }
 
 impl DuplicateCheck {
-    /// `Some(reason)` when the row at `line` repeats an earlier row's email or phone.
+    /// `Some(reason)` when the row at `line`, about to be sent, repeats the email or phone of
+    /// an earlier row that is sent; otherwise the row is recorded as sent.
     pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
-        if let Some(first) = self.ids.email(email, line) {
+        if let Some(first) = self.ids.email_sent_at(email) {
             return Some(duplicate_reason("email", email, first));
         }
         if let Some(p) = phone {
@@ -255,6 +275,7 @@ impl DuplicateCheck {
                 return Some(duplicate_reason("phone number", p, first));
             }
         }
+        self.ids.email_sent(email, line);
         None
     }
 }
@@ -820,14 +841,15 @@ fn read_batches(
         // The identifier and a hash of every value the mapping reads: enough to skip an
         // unchanged row (or one sent before a restart) without mapping it.
         let (email, hash) = mapper.input_key(&values);
-        // One identifier, one profile per run: the first row wins (a resumed run sees the
+        // One identifier, one profile per run: the first row sent wins (a resumed run sees the
         // same rows in the same order, so it decides the same way).
-        if let Some(first) = ids.email(&email, line) {
+        if let Some(first) = ids.email_sent_at(&email) {
             shared
                 .rejects
                 .push(c, line, &email, duplicate_reason("email", &email, first));
             return Ok(());
         }
+        ids.email_seen(&email);
         let key = key_of(&email);
         // Sent before the restart: never again. (Its rows are still mapped, so the rows it
         // rejected are reported again — the reject table keeps one per line.)
@@ -843,13 +865,16 @@ fn read_batches(
                 Ok(m) => {
                     if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
                         shared.rejects.push(c, line, &m.email, reason);
-                    } else if !complete {
-                        send(Item::Reopened {
-                            batch,
-                            line,
-                            email,
-                            hash,
-                        })?;
+                    } else {
+                        ids.email_sent(&email, line);
+                        if !complete {
+                            send(Item::Reopened {
+                                batch,
+                                line,
+                                email,
+                                hash,
+                            })?;
+                        }
                     }
                 }
             }
@@ -861,6 +886,7 @@ fn read_batches(
                 shared.rejects.push(c, line, &email, reason);
                 return Ok(());
             }
+            ids.email_sent(&email, line);
             add(&c.unchanged, 1);
             return Ok(());
         }
@@ -875,6 +901,7 @@ fn read_batches(
             shared.rejects.push(c, line, &m.email, reason);
             return Ok(());
         }
+        ids.email_sent(&email, line);
         if let Some(full) = batcher.push(line, m.email, hash, m.json) {
             send(Item::Batch(full))?;
         }

@@ -351,7 +351,9 @@ async fn rows_repeating_an_email_or_phone_are_duplicates_of_the_first_and_a_delt
          bob@example.com,Bob,\n\
          ANNA@Example.com ,Anna B,\n\
          carl@example.com,Carl,+48 601 234 567\n\
-         dora@example.com,Dora,+48601000001\n",
+         dora@example.com,Dora,+48601000001\n\
+         broken@@example.com,Eve,\n\
+         broken@@example.com,Eve again,\n",
     )
     .unwrap();
     let conn = sandbox_connection(&ws, &sb);
@@ -366,11 +368,15 @@ async fn rows_repeating_an_email_or_phone_are_duplicates_of_the_first_and_a_delt
         ..RunOptions::default()
     };
     let d = run(&ws, &export.id, dry).await.unwrap();
-    assert_eq!((d.run.counts.sent, d.run.counts.rejected), (3, 2));
+    assert_eq!((d.run.counts.sent, d.run.counts.rejected), (3, 4));
 
     let first = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(first.run.counts.sent, 3);
-    assert_eq!(first.rejects.len(), 2);
+    assert_eq!(first.rejects.len(), 4);
+    // A repeated broken email is broken twice, not a "duplicate" of a row never sent.
+    for r in &first.rejects[2..] {
+        assert!(r.reason.contains("not a valid address"), "{r:?}");
+    }
     assert_eq!(first.rejects[0].line, 4);
     assert!(
         first.rejects[0].reason.contains("duplicate of line 2"),
