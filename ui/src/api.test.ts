@@ -109,4 +109,31 @@ describe("command names and arguments", () => {
     expect(events).toEqual([{ runId: "r1", phase: "reading" }]);
     expect(result).toBe(summary);
   });
+
+  it("runExport passes the user's choice as a whole RunChoice, and none for a plain run", async () => {
+    invoke.mockResolvedValue({ run: { id: "r1" }, rejects: [], rejectsTotal: 0 });
+
+    await api.runExport("e1", () => {}, { restart: true });
+    await api.runExport("e1", () => {}, { full: true });
+    await api.runExport("e1", () => {}, { confirmRemovals: 12 });
+    await api.runExport("e1", () => {});
+
+    expect(invoke.mock.calls.map(([command, args]) => [command, args.choice])).toEqual([
+      ["run_export", { restart: true, full: false, confirmRemovals: null }],
+      ["run_export", { restart: false, full: true, confirmRemovals: null }],
+      ["run_export", { restart: false, full: false, confirmRemovals: 12 }],
+      ["run_export", undefined],
+    ]);
+    expect(Object.keys(invoke.mock.calls[3][1])).toEqual(["exportId", "onEvent"]);
+    expect(invoke.mock.calls[0][1]).toEqual({ exportId: "e1", onEvent: channels[0], choice: expect.any(Object) });
+  });
+
+  it("runExport rejects with the back end's code when the export is already running", async () => {
+    invoke.mockRejectedValueOnce({ code: "run.already_running", message: "\"VIPs\" is already running: started by bob." });
+
+    await expect(api.runExport("e1", () => {})).rejects.toMatchObject({
+      code: "run.already_running",
+      message: "\"VIPs\" is already running: started by bob.",
+    });
+  });
 });

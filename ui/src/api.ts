@@ -26,6 +26,7 @@ import type { SourceInput } from "./bindings/SourceInput";
 import type { SourceKind } from "./bindings/SourceKind";
 import type { SourceView } from "./bindings/SourceView";
 import type { RunEvent } from "./bindings/RunEvent";
+import type { RunChoice } from "./bindings/RunChoice";
 import type { RunSummary } from "./bindings/RunSummary";
 import type { RunView } from "./bindings/RunView";
 import type { SavedRejects } from "./bindings/SavedRejects";
@@ -247,14 +248,22 @@ export function previewMapping(segmentId: string, mapping: Mapping): Promise<Map
 /**
  * Runs an export now. `onEvent` receives progress (about ten a second; the first
  * one carries the run id needed by `cancelRun`). Resolves when the run has ended,
- * whatever its status; rejects only when the run could not happen at all.
+ * whatever its status; rejects only when the run could not happen at all (e.g.
+ * `run.already_running`: another window or process runs this export).
+ *
+ * Without `choice` an interrupted run is continued. `choice` asks to start over
+ * (`restart`), to send everyone again (`full`), or to confirm up to
+ * `confirmRemovals` mirror removals that a run held; the fields left out are off.
  */
 export function runExport(
   exportId: string,
   onEvent: (event: RunEvent) => void,
+  choice?: Partial<RunChoice>,
 ): Promise<RunSummary> {
   const channel = new Channel<RunEvent>(onEvent);
-  return call<RunSummary>("run_export", { exportId, onEvent: channel });
+  const args: Record<string, unknown> = { exportId, onEvent: channel };
+  if (choice) args.choice = { restart: false, full: false, confirmRemovals: null, ...choice } satisfies RunChoice;
+  return call<RunSummary>("run_export", args);
 }
 
 /** Asks a running export to stop. Resolves false when no such run is going (it already ended). */
@@ -324,6 +333,8 @@ export type { KlaviyoList } from "./bindings/KlaviyoList";
 export type { KlaviyoLists } from "./bindings/KlaviyoLists";
 export type { RejectRow } from "./bindings/RejectRow";
 export type { Role } from "./bindings/Role";
+export type { RemovalGuard } from "./bindings/RemovalGuard";
+export type { RunChoice } from "./bindings/RunChoice";
 export type { RunCounts } from "./bindings/RunCounts";
 export type { RunEvent } from "./bindings/RunEvent";
 export type { RunPhase } from "./bindings/RunPhase";

@@ -10,6 +10,7 @@ const counts = (matched: number) => ({
   matched,
   unchanged: 0,
   removed: 0,
+  held: 0,
 });
 
 describe("time left", () => {

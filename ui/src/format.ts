@@ -44,6 +44,8 @@ export const STATUS_LABEL: Record<RunStatus, string> = {
   failed: "Failed",
   cancelled: "Cancelled",
   interrupted: "Interrupted",
+  superseded: "Not continued",
+  held: "Removals held",
 };
 
 export const STATUS_HINT: Record<RunStatus, string> = {
@@ -53,6 +55,9 @@ export const STATUS_HINT: Record<RunStatus, string> = {
   failed: "The run failed. Nothing more was sent after the error.",
   cancelled: "The run was cancelled. Running the export again resumes where it stopped.",
   interrupted: "The run was interrupted (the app closed or crashed). Running it again resumes it.",
+  superseded:
+    "This interrupted run was not continued, because something it depends on changed or it was too old; a fresh run took its place. Profiles Klaviyo accepted are not lost.",
+  held: "Every profile was sent, but removing the profiles that left the segment looked like an accident: those removals wait for your confirmation.",
 };
 
 export const PHASE_LABEL: Record<RunPhase, string> = {

@@ -28,4 +28,15 @@ describe("history filter", () => {
     ]);
     expect(statusesInRuns(runs)).toEqual(["succeeded", "partial", "failed"]);
   });
+
+  it("offers held and superseded runs in the status filter, each in its place", () => {
+    const more = [
+      runView({ id: "r7", status: "superseded" }),
+      runView({ id: "r6", status: "held" }),
+      runView({ id: "r5", status: "interrupted" }),
+      ...runs,
+    ];
+    expect(statusesInRuns(more)).toEqual(["succeeded", "partial", "held", "failed", "interrupted", "superseded"]);
+    expect(filterRuns(more, { exportId: null, status: "held" }).map((r) => r.id)).toEqual(["r6"]);
+  });
 });

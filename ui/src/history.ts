@@ -25,7 +25,16 @@ export function exportsInRuns(runs: RunView[]): { id: string; name: string }[] {
 
 /** The statuses that appear in the runs, in a fixed order (for the status filter). */
 export function statusesInRuns(runs: RunView[]): RunStatus[] {
-  const order: RunStatus[] = ["running", "succeeded", "partial", "failed", "cancelled", "interrupted"];
+  const order: RunStatus[] = [
+    "running",
+    "succeeded",
+    "partial",
+    "held",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "superseded",
+  ];
   const present = new Set(runs.map((r) => r.status));
   return order.filter((s) => present.has(s));
 }

@@ -1,11 +1,21 @@
 import { useCallback, useRef, useState } from "react";
 import * as api from "./api";
-import type { AppError, ExportView, RunEvent, RunSummary } from "./api";
+import type { AppError, ExportView, RunChoice, RunEvent, RunSummary } from "./api";
 import { addRowSample, handledRows, type RowSample } from "./eta";
 import { addSample, type Sample } from "./throughput";
 
+/** How the back end words a run that replaced an interrupted one it could not continue. */
+export const NOT_CONTINUED_PREFIX = "The interrupted run was not continued";
+
 export interface RunState {
   exportItem: ExportView;
+  /** How the run was asked for (Start over, Send everyone again, confirmed removals); null = Run now / Resume. */
+  choice: Partial<RunChoice> | null;
+  /**
+   * Why the interrupted run was not continued, when the back end said so in the run's first
+   * event (its source, segment, mapping, account or list changed, or it was too old).
+   */
+  notContinued: string | null;
   startedAt: number;
   /** The latest progress event; its runId is what cancel needs. */
   last: RunEvent | null;
@@ -35,12 +45,14 @@ export function useExportRun() {
   // Which run a late answer (the segment's count) belongs to.
   const generation = useRef(0);
 
-  const start = useCallback((exportItem: ExportView) => {
+  const start = useCallback((exportItem: ExportView, choice?: Partial<RunChoice>) => {
     if (active.current) return;
     active.current = true;
     const runNumber = ++generation.current;
     setRun({
       exportItem,
+      choice: choice ?? null,
+      notContinued: null,
       startedAt: Date.now(),
       last: null,
       samples: [],
@@ -52,20 +64,23 @@ export function useExportRun() {
       cancelError: null,
     });
     const update = (patch: Partial<RunState>) => setRun((current) => (current ? { ...current, ...patch } : current));
-    api
-      .runExport(exportItem.id, (event) => {
-        const t = Date.now();
-        setRun((current) =>
-          current
-            ? {
-                ...current,
-                last: event,
-                samples: addSample(current.samples, { t, sent: event.counts.sent }),
-                rows: addRowSample(current.rows, { t, rows: handledRows(event.counts) }),
-              }
-            : current,
-        );
-      })
+    const onEvent = (event: RunEvent) => {
+      const t = Date.now();
+      setRun((current) =>
+        current
+          ? {
+              ...current,
+              notContinued:
+                current.notContinued ??
+                (current.last === null && event.message?.startsWith(NOT_CONTINUED_PREFIX) ? event.message : null),
+              last: event,
+              samples: addSample(current.samples, { t, sent: event.counts.sent }),
+              rows: addRowSample(current.rows, { t, rows: handledRows(event.counts) }),
+            }
+          : current,
+      );
+    };
+    (choice ? api.runExport(exportItem.id, onEvent, choice) : api.runExport(exportItem.id, onEvent))
       .then((summary) => update({ summary }))
       .catch((e: unknown) => update({ error: api.toAppError(e) }))
       .finally(() => {

@@ -284,6 +284,83 @@ describe("mode and schedule", () => {
   });
 });
 
+describe("removal guard (Mirror mode)", () => {
+  it("appears in Mirror mode only, with the defaults and a one-line explanation", async () => {
+    renderForm();
+    expect(screen.queryByTestId("removal-guard")).not.toBeInTheDocument();
+
+    await userEvent.click(screen.getByTestId("export-mode-mirror"));
+
+    const guard = screen.getByTestId("removal-guard");
+    expect(guard).toHaveTextContent(/Hold removals above\s*%\s*or\s*profiles/);
+    expect(screen.getByRole("group", { name: "Hold removals above" })).toBe(guard);
+    const percent = screen.getByRole("spinbutton", { name: "Hold removals above this percentage of the list" });
+    const count = screen.getByRole("spinbutton", { name: "Hold removals above this number of profiles" });
+    expect(percent).toBe(screen.getByTestId("guard-percent"));
+    expect(percent).toHaveValue(10);
+    expect(count).toHaveValue(1000);
+    expect(percent).toHaveAccessibleDescription(/removes nobody and waits for your confirmation/);
+    expect(screen.getByRole("group", { name: "Mode" })).toContainElement(guard);
+
+    await userEvent.click(screen.getByTestId("export-mode-upsert"));
+    expect(screen.queryByTestId("removal-guard")).not.toBeInTheDocument();
+  });
+
+  it("shows an existing export's guard and saves the numbers typed", async () => {
+    saveExport.mockResolvedValue(exportView());
+    renderForm({ existing: exportView({ mode: "mirror", removalGuard: { maxPercent: 5, maxCount: 200 } }) });
+    await screen.findByTestId("segment-columns");
+    expect(screen.getByTestId("guard-percent")).toHaveValue(5);
+    expect(screen.getByTestId("guard-count")).toHaveValue(200);
+
+    await userEvent.clear(screen.getByTestId("guard-percent"));
+    await userEvent.type(screen.getByTestId("guard-percent"), "25");
+    await userEvent.clear(screen.getByTestId("guard-count"));
+    await userEvent.type(screen.getByTestId("guard-count"), "0");
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport).toHaveBeenCalledOnce();
+    expect(saveExport.mock.calls[0][0].removalGuard).toEqual({ maxPercent: 25, maxCount: 0 });
+  });
+
+  it("says beside the fields when a number is out of range, and does not save", async () => {
+    renderForm({ existing: exportView({ mode: "mirror" }) });
+    await screen.findByTestId("segment-columns");
+
+    await userEvent.clear(screen.getByTestId("guard-percent"));
+    await userEvent.type(screen.getByTestId("guard-percent"), "101");
+    await userEvent.clear(screen.getByTestId("guard-count"));
+    await userEvent.type(screen.getByTestId("guard-count"), "-1");
+
+    const guard = screen.getByTestId("removal-guard");
+    expect(within(guard).getByTestId("guard-percent-error")).toHaveTextContent("from 0 to 100");
+    expect(within(guard).getByTestId("guard-count-error")).toHaveTextContent("0 or more");
+    expect(screen.getByTestId("guard-percent")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByTestId("guard-percent")).toHaveAccessibleDescription(/from 0 to 100/);
+    expect(screen.getByTestId("guard-count")).toHaveAccessibleDescription(/0 or more/);
+
+    await userEvent.click(screen.getByTestId("export-save"));
+    expect(saveExport).not.toHaveBeenCalled();
+    expect(screen.getByTestId("guard-percent")).toHaveFocus();
+
+    await userEvent.clear(screen.getByTestId("guard-percent"));
+    await userEvent.type(screen.getByTestId("guard-percent"), "100");
+    expect(screen.queryByTestId("guard-percent-error")).not.toBeInTheDocument();
+  });
+
+  it("does not block an Upsert export, which keeps the guard it had", async () => {
+    saveExport.mockResolvedValue(exportView());
+    renderForm({ existing: exportView({ mode: "mirror", removalGuard: { maxPercent: 5, maxCount: 200 } }) });
+    await screen.findByTestId("segment-columns");
+    await userEvent.clear(screen.getByTestId("guard-percent"));
+    await userEvent.click(screen.getByTestId("export-mode-upsert"));
+
+    await userEvent.click(screen.getByTestId("export-save"));
+
+    expect(saveExport.mock.calls[0][0]).toMatchObject({ mode: "upsert", removalGuard: { maxPercent: 5, maxCount: 200 } });
+  });
+});
+
 describe("saving", () => {
   it("sends the exact ExportInput and never runs the export", async () => {
     const saved = exportView({ id: "exp-new", name: "Weekly" });
@@ -317,6 +394,7 @@ describe("saving", () => {
       },
       mode: "mirror",
       schedule: { kind: "manual" },
+      removalGuard: { maxPercent: 10, maxCount: 1000 },
     });
     await waitFor(() => expect(onSaved).toHaveBeenCalledWith(saved));
     expect(runExport).not.toHaveBeenCalled();
@@ -338,6 +416,7 @@ describe("saving", () => {
       mapping: { email: "E-mail", first_name: "First", invalid_phone: "reject" },
       mode: "mirror",
       schedule: { kind: "daily", at: "07:15:00" },
+      removalGuard: { maxPercent: 10, maxCount: 1000 },
     });
   });
 

@@ -18,6 +18,7 @@ import {
   validateSchedule,
   type ScheduleDraft,
 } from "../schedule";
+import { DEFAULT_GUARD, draftFromGuard, guardFromDraft, validateGuard, type GuardDraft } from "../removals";
 import { ListPicker } from "./ListPicker";
 import { MappingEditor } from "./MappingEditor";
 import { MappingPreview } from "./MappingPreview";
@@ -65,6 +66,7 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
   const [draft, setDraft] = useState<MappingDraft>(() => (existing ? draftFromMapping(existing.mapping) : emptyDraft()));
   const [suggestion, setSuggestion] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
   const [mode, setMode] = useState<ExportMode>(existing?.mode ?? "upsert");
+  const [guard, setGuard] = useState<GuardDraft>(() => draftFromGuard(existing?.removalGuard));
   const [schedule, setSchedule] = useState<ScheduleDraft>(() =>
     existing ? draftFromSchedule(existing.schedule) : { kind: "manual", hours: DEFAULT_HOURS, at: DEFAULT_AT },
   );
@@ -146,6 +148,8 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
   const columns = source && source.state === "ok" ? source.columns.map((c) => c.name) : null;
   const mappingErrors = validateMapping(draft, columns, submitted);
   const scheduleError = validateSchedule(schedule);
+  // Mirror mode's removal guard: checked (and shown) only in Mirror mode, where it applies.
+  const guardErrors = mode === "mirror" ? validateGuard(guard) : { percent: null, count: null };
   const trimmedList = listId.trim();
   const errors = {
     name: name.trim() ? null : "Give the export a name.",
@@ -171,7 +175,9 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
     !errors.connection &&
     !errors.list &&
     !hasMappingErrors(strictMapping) &&
-    scheduleError === null;
+    scheduleError === null &&
+    !guardErrors.percent &&
+    !guardErrors.count;
   // Required fields complain after a first attempt to save; wrong values at once.
   const shown = {
     name: submitted ? errors.name : null,
@@ -204,6 +210,8 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
       mapping: mappingFromDraft(draft),
       mode,
       schedule: scheduleValue,
+      // In Upsert mode the guard is kept as it was (a half-typed number there is not saved).
+      removalGuard: guardFromDraft(guard) ?? existing?.removalGuard ?? DEFAULT_GUARD,
     };
     setSaving(true);
     try {
@@ -369,7 +377,17 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
         <MappingPreview segmentId={segmentId || null} mapping={previewMapping} />
       </fieldset>
 
-      <ModeChoice value={mode} onChange={setMode} disabled={saving} />
+      <ModeChoice
+        value={mode}
+        onChange={setMode}
+        disabled={saving}
+        guard={guard}
+        onGuardChange={(next) => {
+          setGuard(next);
+          setFormError(null);
+        }}
+        guardErrors={guardErrors}
+      />
 
       <ScheduleEditor draft={schedule} onChange={setSchedule} error={scheduleError} disabled={saving} />
 

@@ -1,8 +1,9 @@
-import { useId } from "react";
+import { useId, useRef } from "react";
 import type { ExportView } from "../api";
 import { baseName, formatCount, formatDateTime } from "../format";
 import { COLUMN_KEYS } from "../mapping";
 import { describeSchedule } from "../schedule";
+import { HeldRemovals } from "./HeldRemovals";
 import { MODE_EXPLANATION, MODE_LABEL } from "./ModeChoice";
 import { StatusBadge } from "./StatusBadge";
 
@@ -10,12 +11,24 @@ interface ExportRowProps {
   item: ExportView;
   runDisabledReason: string | null;
   onEdit: () => void;
+  /** Run now, or Resume an interrupted run. */
   onRun: () => void;
+  /** "Start over": close the interrupted run and start afresh (the screen asks first). */
+  onRestart: () => void;
+  /** "Send everyone again": ignore what was sent before. */
+  onFull: () => void;
+  /** "Review removals…" of a held mirror run (the screen asks first). */
+  onReviewRemovals: () => void;
   onRemove: () => void;
 }
 
 export const RESUME_HINT =
   "The last run stopped before the end. Resume continues where it stopped: profiles Klaviyo already accepted are not sent again.";
+
+export const RESTART_HINT =
+  "Start over closes the interrupted run and starts a fresh one that sends the segment again.";
+
+export const FULL_HINT = "Ignores what was sent before: sends every profile of the segment again.";
 
 /** "email from “E-mail”, and 3 more attributes". */
 function describeMapping(item: ExportView): string {
@@ -26,8 +39,18 @@ function describeMapping(item: ExportView): string {
   return `email from “${item.emailColumn}”${more}`;
 }
 
-export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: ExportRowProps) {
+export function ExportRow({
+  item,
+  runDisabledReason,
+  onEdit,
+  onRun,
+  onRestart,
+  onFull,
+  onReviewRemovals,
+  onRemove,
+}: ExportRowProps) {
   const id = useId();
+  const more = useRef<HTMLDetailsElement>(null);
   const last = item.lastRun;
   const fileName = baseName(item.sourcePath);
   const resumable = item.resumable;
@@ -71,6 +94,7 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
             <>
               {formatDateTime(last.startedAt)} · {formatCount(last.counts.read)} read,{" "}
               {formatCount(last.counts.imported)} imported, {formatCount(last.counts.rejected)} rejected
+              {last.counts.held > 0 && <>, {formatCount(last.counts.held)} removals held</>}
             </>
           ) : (
             <span className="muted">Never run</span>
@@ -91,9 +115,45 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
         >
           {resumable ? "Resume" : "Run now"}
         </button>
+        {resumable && (
+          <button
+            type="button"
+            onClick={onRestart}
+            disabled={runDisabledReason !== null}
+            title={runDisabledReason ?? RESTART_HINT}
+            aria-label={`Start ${item.name} over`}
+            aria-describedby={runDisabledReason ? `${id}-blocked` : undefined}
+            data-testid="run-restart"
+          >
+            Start over
+          </button>
+        )}
         <button type="button" onClick={onEdit} data-testid="export-edit" aria-label={`Edit ${item.name}`}>
           Edit
         </button>
+        <details ref={more} className="more-menu" data-testid="export-more">
+          <summary aria-label={`More actions for ${item.name}`} data-testid="export-more-toggle">
+            More
+          </summary>
+          <div className="more-menu-panel">
+            <button
+              type="button"
+              onClick={() => {
+                if (more.current) more.current.open = false;
+                onFull();
+              }}
+              disabled={runDisabledReason !== null}
+              aria-label={`Send everyone again for ${item.name}`}
+              aria-describedby={`${id}-full`}
+              data-testid="run-full"
+            >
+              Send everyone again
+            </button>
+            <p id={`${id}-full`} className="hint">
+              {FULL_HINT}
+            </p>
+          </div>
+        </details>
         <button
           type="button"
           className="button-danger-quiet"
@@ -104,6 +164,16 @@ export function ExportRow({ item, runDisabledReason, onEdit, onRun, onRemove }: 
           Remove
         </button>
       </div>
+      {last?.status === "held" && (
+        <HeldRemovals
+          run={last}
+          list={item.listId}
+          exportName={item.name}
+          onReview={onReviewRemovals}
+          disabled={runDisabledReason !== null}
+          testId="export-held"
+        />
+      )}
       {resumable && (
         <p id={`${id}-resume`} className="hint" data-testid="export-resume-hint">
           {RESUME_HINT}

@@ -32,7 +32,7 @@ const listSegments = vi.mocked(api.listSegments);
 const previewSegment = vi.mocked(api.previewSegment);
 
 function counts(read: number, sent: number, imported: number, rejected: number) {
-  return { read, sent, imported, rejected, failedInKlaviyo: 0, matched: read, unchanged: 0, removed: 0 };
+  return { read, sent, imported, rejected, failedInKlaviyo: 0, matched: read, unchanged: 0, removed: 0, held: 0 };
 }
 
 function renderScreen(overrides: Partial<Parameters<typeof ExportsScreen>[0]> = {}) {
@@ -256,6 +256,225 @@ describe("export rows", () => {
     expect(await screen.findByTestId("export-saved")).toHaveTextContent("Removed “VIPs”.");
     expect(screen.queryByTestId("export-remove-error")).not.toBeInTheDocument();
     expect(await screen.findByTestId("exports-empty")).toBeInTheDocument();
+  });
+});
+
+const HELD_ERROR =
+  "Removals held: 12 profile(s) that left the segment were not removed from the list Y6nRLr, because 12 of the 100 profile(s) sent to this list before would be removed — more than 10 % or 1000 (the export's limits). Check the source; to remove them, confirm the removal (in the app, or `segport-cli export run NAME --confirm-removals 12`).";
+const HELD_SENTENCE =
+  "12 profiles left the segment; their removal from the list Y6nRLr is held because 12 of the 100 profile(s) sent to this list before would be removed — more than 10 % or 1000 (the export's limits).";
+
+function heldRun(id = "run-held") {
+  return runView({ id, status: "held", counts: { ...counts(100, 100, 100, 0), held: 12 }, error: HELD_ERROR });
+}
+
+describe("resume, start over, send everyone again", () => {
+  it("offers Resume and Start over side by side; Start over asks first, then restarts", async () => {
+    listExports.mockResolvedValue([exportView({ resumable: true, lastRun: runView({ status: "interrupted" }) })]);
+    runExport.mockReturnValue(new Promise(() => {}));
+    renderScreen();
+
+    const row = await screen.findByTestId("export-row");
+    const resume = within(row).getByTestId("run-now");
+    const restart = within(row).getByTestId("run-restart");
+    expect(resume).toHaveTextContent("Resume");
+    expect(restart).toHaveTextContent("Start over");
+    expect(restart).toHaveAccessibleName("Start VIPs over");
+    expect(resume.nextElementSibling).toBe(restart);
+
+    await userEvent.click(restart);
+    const dialog = screen.getByTestId("confirm-dialog");
+    expect(dialog).toHaveTextContent(
+      "The interrupted run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.",
+    );
+    expect(within(dialog).getByTestId("confirm-cancel")).toHaveFocus();
+    await userEvent.click(within(dialog).getByTestId("confirm-cancel"));
+    expect(runExport).not.toHaveBeenCalled();
+    expect(screen.queryByTestId("confirm-dialog")).not.toBeInTheDocument();
+
+    await userEvent.click(restart);
+    await userEvent.click(within(screen.getByTestId("confirm-dialog")).getByTestId("confirm-ok"));
+    expect(runExport).toHaveBeenCalledWith("exp-1", expect.any(Function), { restart: true });
+    expect(screen.getByTestId("run-view")).toBeInTheDocument();
+  });
+
+  it("has no Start over when there is nothing to resume", async () => {
+    renderScreen();
+    await screen.findByTestId("run-now");
+    expect(screen.queryByTestId("run-restart")).not.toBeInTheDocument();
+  });
+
+  it("offers “Send everyone again”, explained, in the More menu", async () => {
+    runExport.mockReturnValue(new Promise(() => {}));
+    renderScreen();
+
+    const row = await screen.findByTestId("export-row");
+    const more = within(row).getByTestId("export-more");
+    expect(more).not.toHaveAttribute("open");
+    await userEvent.click(within(more).getByTestId("export-more-toggle"));
+    expect(within(more).getByTestId("export-more-toggle")).toHaveAccessibleName("More actions for VIPs");
+    expect(more).toHaveAttribute("open");
+    const full = within(row).getByTestId("run-full");
+    expect(full).toHaveAccessibleName("Send everyone again for VIPs");
+    expect(full).toHaveAccessibleDescription("Ignores what was sent before: sends every profile of the segment again.");
+
+    await userEvent.click(full);
+    expect(runExport).toHaveBeenCalledWith("exp-1", expect.any(Function), { full: true });
+    expect(more).not.toHaveAttribute("open");
+    expect(screen.getByTestId("run-view")).toBeInTheDocument();
+  });
+
+  it("disables every way to run while the export cannot run", async () => {
+    listExports.mockResolvedValue([exportView({ resumable: true, connectionId: null })]);
+    renderScreen();
+
+    const row = await screen.findByTestId("export-row");
+    for (const testId of ["run-now", "run-restart", "run-full"]) expect(within(row).getByTestId(testId)).toBeDisabled();
+  });
+});
+
+describe("held removals", () => {
+  it("are explained under the export, and removed only after a confirmation naming the number and the list", async () => {
+    let emit: (event: RunEvent) => void = () => {};
+    listExports.mockResolvedValue([exportView({ mode: "mirror", lastRun: heldRun() })]);
+    runExport.mockImplementation((_id, onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    renderScreen();
+
+    const row = await screen.findByTestId("export-row");
+    expect(within(row).getByTestId("export-last-status")).toHaveTextContent("Removals held");
+    expect(within(row).getByTestId("export-last-run")).toHaveTextContent("12 removals held");
+    const notice = within(row).getByTestId("export-held");
+    expect(within(notice).getByTestId("held-sentence")).toHaveTextContent(HELD_SENTENCE);
+    const review = within(notice).getByRole("button", { name: "Review removals for VIPs" });
+    expect(review).toHaveTextContent("Review removals…");
+
+    await userEvent.click(review);
+    const dialog = screen.getByTestId("confirm-dialog");
+    expect(dialog).toHaveTextContent("Remove 12 profiles from the list Y6nRLr?");
+    const ok = within(dialog).getByTestId("confirm-ok");
+    expect(ok).toHaveTextContent("Remove 12 profiles");
+    expect(ok).toHaveClass("button-danger");
+    await userEvent.click(within(dialog).getByTestId("confirm-cancel"));
+    expect(runExport).not.toHaveBeenCalled();
+
+    await userEvent.click(review);
+    await userEvent.click(within(screen.getByTestId("confirm-dialog")).getByTestId("confirm-ok"));
+    expect(runExport).toHaveBeenCalledWith("exp-1", expect.any(Function), { confirmRemovals: 12 });
+    expect(screen.queryByTestId("confirm-dialog")).not.toBeInTheDocument();
+
+    // That run's progress, like Run now.
+    act(() => emit({ runId: "run-9", phase: "removing", counts: counts(100, 0, 0, 0), status: null, message: null }));
+    expect(screen.getByTestId("run-phase")).toHaveTextContent("Removing the profiles that left the segment");
+    expect(screen.getByTestId("run-cancel")).toBeEnabled();
+  });
+
+  it("are announced at the end of a run, and confirmed from the run view", async () => {
+    let finish: (summary: RunSummary) => void = () => {};
+    runExport.mockImplementationOnce(() => new Promise((resolve) => (finish = resolve)));
+    renderScreen();
+
+    await userEvent.click(await screen.findByTestId("run-now"));
+    await act(async () => finish({ run: heldRun(), rejects: [], rejectsTotal: 0 }));
+
+    const view = screen.getByTestId("run-view");
+    expect(within(view).getByTestId("run-status")).toHaveAttribute("data-status", "held");
+    expect(within(view).getByTestId("count-held")).toHaveTextContent("12");
+    const held = within(view).getByTestId("run-held");
+    expect(held).toHaveTextContent(HELD_SENTENCE);
+    expect(within(view).queryByTestId("run-error-detail")).not.toBeInTheDocument();
+
+    let finishRemoval: (summary: RunSummary) => void = () => {};
+    runExport.mockImplementationOnce(() => new Promise((resolve) => (finishRemoval = resolve)));
+    await userEvent.click(within(held).getByTestId("review-removals"));
+    expect(screen.getByTestId("confirm-dialog")).toHaveTextContent("Remove 12 profiles from the list Y6nRLr?");
+    await userEvent.click(screen.getByTestId("confirm-ok"));
+
+    expect(runExport).toHaveBeenLastCalledWith("exp-1", expect.any(Function), { confirmRemovals: 12 });
+    expect(screen.getByTestId("run-view")).toHaveAccessibleName("Running “VIPs”");
+    expect(screen.queryByTestId("run-held")).not.toBeInTheDocument();
+
+    await act(async () =>
+      finishRemoval({
+        run: runView({ id: "run-2", status: "succeeded", counts: { ...counts(100, 0, 0, 0), removed: 12 } }),
+        rejects: [],
+        rejectsTotal: 0,
+      }),
+    );
+    expect(screen.getByTestId("run-status")).toHaveAttribute("data-status", "succeeded");
+    expect(screen.getByTestId("count-removed")).toHaveTextContent("12");
+  });
+
+  it("quote the run's whole explanation when it is not in the usual words", async () => {
+    listExports.mockResolvedValue([exportView({ mode: "mirror", lastRun: { ...heldRun(), error: "Something odd happened." } })]);
+    renderScreen();
+
+    const notice = await screen.findByTestId("export-held");
+    expect(within(notice).getByTestId("held-sentence")).toHaveTextContent(
+      "12 profiles left the segment; their removal from the list Y6nRLr is held.",
+    );
+    expect(within(notice).getByTestId("held-explanation")).toHaveTextContent("Something odd happened.");
+  });
+});
+
+describe("runs that cannot start or do not continue", () => {
+  it("shows “already running” in the run's error place", async () => {
+    const message =
+      "\"VIPs\" is already running: started by bob (schedule, process 4242 on pc-7) at 10:02. Wait for it to finish, or cancel it there.";
+    runExport.mockRejectedValue(new api.AppError("run.already_running", message));
+    renderScreen();
+
+    await userEvent.click(await screen.findByTestId("run-now"));
+
+    const error = await screen.findByTestId("run-error");
+    expect(error).toHaveTextContent("Not started: this export is already running.");
+    expect(error).toHaveTextContent(message);
+    expect(screen.getByTestId("run-phase")).toHaveTextContent("Not started");
+    expect(screen.queryByTestId("run-summary")).not.toBeInTheDocument();
+    await userEvent.click(screen.getByTestId("run-close"));
+    expect(screen.queryByTestId("run-view")).not.toBeInTheDocument();
+    expect(await screen.findByTestId("run-now")).toBeEnabled();
+  });
+
+  it("says why the interrupted run was not continued, for the whole run", async () => {
+    let emit: (event: RunEvent) => void = () => {};
+    let finish: (summary: RunSummary) => void = () => {};
+    runExport.mockImplementation((_id, onEvent) => {
+      emit = onEvent;
+      return new Promise((resolve) => (finish = resolve));
+    });
+    listExports.mockResolvedValue([exportView({ resumable: true })]);
+    renderScreen();
+    await userEvent.click(await screen.findByTestId("run-now"));
+
+    const why =
+      "The interrupted run was not continued because the source file changed: a fresh run starts (profiles Klaviyo accepted before are not lost; unchanged ones may be sent again).";
+    act(() => emit({ runId: "r", phase: "starting", counts: counts(0, 0, 0, 0), status: "running", message: why }));
+    const notice = screen.getByTestId("run-not-continued");
+    expect(notice).toHaveTextContent(why);
+    expect(notice).toHaveClass("notice-info");
+    expect(screen.queryByTestId("run-message")).not.toBeInTheDocument();
+
+    act(() => emit({ runId: "r", phase: "sending", counts: counts(10, 10, 0, 0), status: null, message: null }));
+    await act(async () => finish({ run: runView({ id: "r" }), rejects: [], rejectsTotal: 0 }));
+    expect(screen.getByTestId("run-not-continued")).toHaveTextContent(why);
+  });
+
+  it("shows no such notice for a run that continues", async () => {
+    let emit: (event: RunEvent) => void = () => {};
+    runExport.mockImplementation((_id, onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    renderScreen();
+    await userEvent.click(await screen.findByTestId("run-now"));
+
+    const message = "Continuing the interrupted run: 3 batch(es) already accepted by Klaviyo are not sent again.";
+    act(() => emit({ runId: "r", phase: "starting", counts: counts(0, 0, 0, 0), status: "running", message }));
+    expect(screen.queryByTestId("run-not-continued")).not.toBeInTheDocument();
+    expect(screen.getByTestId("run-message")).toHaveTextContent(message);
   });
 });
 

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import * as api from "../api";
 import type { AppInfo, ConnectionView, DemoInfo, ExportView } from "../api";
 import { useReportError } from "../errors";
+import { profiles } from "../removals";
 import { useExportRun } from "../useExportRun";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { ExportForm } from "./ExportForm";
@@ -15,6 +16,12 @@ interface ExportsScreenProps {
   onDemoStarted: (demo: DemoInfo) => Promise<void>;
   onGoToConnections: () => void;
 }
+
+/** What the screen asks before running: Start over, or the removals a mirror run held. */
+type Confirming = { kind: "restart"; item: ExportView } | { kind: "removals"; item: ExportView; held: number };
+
+export const RESTART_CONFIRM =
+  "The interrupted run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.";
 
 /** Why an export cannot run right now, or null when it can. */
 function runBlocker(item: ExportView, connections: ConnectionView[] | null): string | null {
@@ -42,6 +49,7 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
   const [removing, setRemoving] = useState<ExportView | null>(null);
   const [removeBusy, setRemoveBusy] = useState(false);
   const [removeError, setRemoveError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<Confirming | null>(null);
   const { run, start, cancel, close } = useExportRun();
 
   const reload = useCallback(async () => {
@@ -93,6 +101,15 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
     } finally {
       setRemoveBusy(false);
     }
+  }
+
+  function confirmRun() {
+    if (!confirming) return;
+    const { item } = confirming;
+    const choice = confirming.kind === "restart" ? { restart: true } : { confirmRemovals: confirming.held };
+    setConfirming(null);
+    setNotice(null);
+    start(item, choice);
   }
 
   function closeRun() {
@@ -197,6 +214,14 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
                 setNotice(null);
                 start(item);
               }}
+              onRestart={() => setConfirming({ kind: "restart", item })}
+              onFull={() => {
+                setNotice(null);
+                start(item, { full: true });
+              }}
+              onReviewRemovals={() =>
+                setConfirming({ kind: "removals", item, held: item.lastRun?.counts.held ?? 0 })
+              }
               onRemove={() => {
                 setRemoveError(null);
                 setRemoving(item);
@@ -216,7 +241,38 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
           onCancel={() => setRemoving(null)}
         />
       )}
-      {run && <RunView run={run} onCancel={() => void cancel()} onClose={closeRun} />}
+      {run && (
+        <RunView
+          run={run}
+          onCancel={() => void cancel()}
+          onClose={closeRun}
+          onReviewRemovals={() =>
+            run.summary &&
+            setConfirming({ kind: "removals", item: run.exportItem, held: run.summary.run.counts.held })
+          }
+        />
+      )}
+      {confirming?.kind === "restart" && (
+        <ConfirmDialog
+          title={`Start “${confirming.item.name}” over?`}
+          message={RESTART_CONFIRM}
+          confirmLabel="Start over"
+          danger={false}
+          onConfirm={confirmRun}
+          onCancel={() => setConfirming(null)}
+        />
+      )}
+      {confirming?.kind === "removals" && (
+        <ConfirmDialog
+          title="Remove the held profiles?"
+          message={`Remove ${profiles(confirming.held)} from the list ${confirming.item.listId}? ${
+            confirming.held === 1 ? "It" : "They"
+          } left the segment “${confirming.item.segmentName}”. The profiles stay in Klaviyo; only their place in this list ends.`}
+          confirmLabel={`Remove ${profiles(confirming.held)}`}
+          onConfirm={confirmRun}
+          onCancel={() => setConfirming(null)}
+        />
+      )}
     </section>
   );
 }

@@ -15,7 +15,7 @@ const listRuns = vi.mocked(api.listRuns);
 const runSummary = vi.mocked(api.runSummary);
 const saveRejectsCsv = vi.mocked(api.saveRejectsCsv);
 
-const counts = { read: 10, sent: 9, imported: 8, rejected: 1, failedInKlaviyo: 0, matched: 9, unchanged: 0, removed: 2 };
+const counts = { read: 10, sent: 9, imported: 8, rejected: 1, failedInKlaviyo: 0, matched: 9, unchanged: 0, removed: 2, held: 0 };
 const RUNS = [
   runView({ id: "r3", exportId: "b", exportName: "Buyers", status: "failed", error: "The API key was rejected." }),
   runView({ id: "r2", exportId: "a", exportName: "VIPs", status: "partial", counts, trigger: "schedule", who: "bob" }),
@@ -102,5 +102,48 @@ describe("history", () => {
     expect(within(details).getByTestId("details-error")).toHaveTextContent("The API key was rejected.");
     expect(await within(details).findByTestId("details-no-rejects")).toBeInTheDocument();
     expect(within(details).queryByRole("button", { name: "Save rejects as CSV…" })).toBeNull();
+  });
+
+  it("explains a held run (how many, which list, why) and a superseded run, not as errors", async () => {
+    const user = userEvent.setup();
+    const held = runView({
+      id: "h1",
+      status: "held",
+      counts: { ...counts, removed: 0, held: 7 },
+      error:
+        "Removals held: 7 profile(s) that left the segment were not removed from the list XyZ123, because 7 of the 20 profile(s) sent to this list before would be removed — more than 10 % or 1000 (the export's limits). Check the source; to remove them, confirm the removal (in the app, or `segport-cli export run NAME --confirm-removals 7`).",
+    });
+    const superseded = runView({
+      id: "s1",
+      status: "superseded",
+      error: "Superseded: not continued because the segment's filter changed.",
+    });
+    listRuns.mockResolvedValue([held, superseded]);
+    runSummary.mockImplementation(async (id) => ({ run: id === "h1" ? held : superseded, rejects: [], rejectsTotal: 0 }));
+    renderScreen();
+    await screen.findByTestId("history-table");
+    const [heldRow, supersededRow] = screen.getAllByTestId("history-row");
+    expect(heldRow).toHaveTextContent("Removals held");
+    expect(supersededRow).toHaveTextContent("Not continued");
+    expect(within(screen.getByLabelText("Status")).getByRole("option", { name: "Removals held" })).toBeInTheDocument();
+
+    await user.click(within(heldRow).getByRole("button", { name: /Details/ }));
+    let details = await screen.findByTestId("run-details");
+    expect(within(details).getByTestId("details-status")).toHaveAttribute("data-status", "held");
+    expect(within(details).getByTestId("details-held")).toHaveTextContent(
+      "7 profiles left the segment; their removal from the list XyZ123 is held because 7 of the 20 profile(s) sent to this list before would be removed — more than 10 % or 1000 (the export's limits).",
+    );
+    expect(within(details).getByTestId("details-held")).toHaveTextContent("Review removals…");
+    expect(within(details).getByTestId("count-held")).toHaveAttribute("data-value", "7");
+    expect(within(details).queryByTestId("details-error")).toBeNull();
+    await user.click(within(details).getByTestId("details-close"));
+
+    await user.click(within(supersededRow).getByRole("button", { name: /Details/ }));
+    details = await screen.findByTestId("run-details");
+    expect(within(details).getByTestId("details-status")).toHaveTextContent("Not continued");
+    expect(within(details).getByTestId("details-superseded")).toHaveTextContent(
+      "Superseded: not continued because the segment's filter changed.",
+    );
+    expect(within(details).queryByTestId("details-error")).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ const ITEMS: { key: keyof Counts; label: string; testId: string; hideWhenZero?: 
   { key: "rejected", label: "Rejected", testId: "count-rejected" },
   { key: "failedInKlaviyo", label: "Failed in Klaviyo", testId: "count-failed-in-klaviyo" },
   { key: "removed", label: "Removed (left the segment)", testId: "count-removed", hideWhenZero: true },
+  { key: "held", label: "Removals held (to confirm)", testId: "count-held", hideWhenZero: true },
 ];
 
 /**

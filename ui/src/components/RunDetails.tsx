@@ -2,12 +2,17 @@ import { useEffect, useState } from "react";
 import * as api from "../api";
 import type { RunSummary, RunView } from "../api";
 import { durationBetween, formatDateTime, STATUS_HINT, TRIGGER_LABEL } from "../format";
+import { heldList } from "../removals";
+import { HeldRemovals } from "./HeldRemovals";
 import { Modal } from "./Modal";
 import { RejectsTable } from "./RejectsTable";
 import { RunCounts } from "./RunCounts";
 import { StatusBadge } from "./StatusBadge";
 
-/** A run's details in History: every count, who, trigger, duration, error, first rejects. */
+/**
+ * A run's details in History: every count, who, trigger, duration, error (or, for a held or
+ * superseded run, its explanation), first rejects.
+ */
 export function RunDetails({ run, onClose }: { run: RunView; onClose: () => void }) {
   const [summary, setSummary] = useState<RunSummary | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -45,10 +50,19 @@ export function RunDetails({ run, onClose }: { run: RunView; onClose: () => void
         <dd className="mono">{r.id}</dd>
       </dl>
       <RunCounts counts={r.counts} detailed />
-      {r.error && (
-        <p className="result result-error" data-testid="details-error">
-          {r.error}
-        </p>
+      {r.status === "held" ? (
+        <HeldRemovals run={r} list={heldList(r.error) ?? "of this export"} exportName={r.exportName} testId="details-held" />
+      ) : r.status === "superseded" ? (
+        <div className="notice notice-info" data-testid="details-superseded">
+          <p>{r.error ?? "This interrupted run was not continued: a fresh run took its place."}</p>
+          <p className="hint">Profiles Klaviyo accepted during this run are not lost.</p>
+        </div>
+      ) : (
+        r.error && (
+          <p className="result result-error" data-testid="details-error">
+            {r.error}
+          </p>
+        )
       )}
       {error && (
         <p className="result result-error" role="alert" data-testid="details-load-error">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { RunCounts as Counts } from "../api";
+import { HeldRemovals } from "./HeldRemovals";
 import { estimateRemaining, formatRemaining, handledRows } from "../eta";
 import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
 import { currentRate, formatRate, rateSeries, sparklinePoints } from "../throughput";
@@ -9,13 +10,18 @@ import { RejectsTable } from "./RejectsTable";
 import { RunCounts } from "./RunCounts";
 import { StatusBadge } from "./StatusBadge";
 
-const ZERO: Counts = { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0, matched: 0, unchanged: 0, removed: 0 };
+const ZERO: Counts = { read: 0, sent: 0, imported: 0, rejected: 0, failedInKlaviyo: 0, matched: 0, unchanged: 0, removed: 0, held: 0 };
 
 interface RunViewProps {
   run: RunState;
   onCancel: () => void;
   onClose: () => void;
+  /** Opens the confirmation of the removals a mirror run held (the run ended `held`). */
+  onReviewRemovals?: () => void;
 }
+
+/** The error code of a run refused because another window or process runs the export. */
+export const ALREADY_RUNNING = "run.already_running";
 
 function useElapsed(since: number, running: boolean): number {
   const [now, setNow] = useState(() => Date.now());
@@ -27,12 +33,15 @@ function useElapsed(since: number, running: boolean): number {
   return Math.max(0, now - since);
 }
 
-export function RunView({ run, onCancel, onClose }: RunViewProps) {
+export function RunView({ run, onCancel, onClose, onReviewRemovals }: RunViewProps) {
   const { exportItem, last, summary, error } = run;
   const running = summary === null && error === null;
   const elapsed = useElapsed(run.startedAt, running);
   const counts = summary?.run.counts ?? last?.counts ?? ZERO;
   const closeButton = useRef<HTMLButtonElement>(null);
+  // Refused before it started (another window runs it…): no event ever came.
+  const notStarted = !running && last === null && summary === null;
+  const alreadyRunning = error?.code === ALREADY_RUNNING;
 
   // The Cancel button disappears when the run ends: hand the focus to Close.
   useEffect(() => {
@@ -52,9 +61,9 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
             className="run-phase"
             role="status"
             data-testid="run-phase"
-            data-phase={running ? (last?.phase ?? "starting") : "finished"}
+            data-phase={running ? (last?.phase ?? "starting") : notStarted ? "not-started" : "finished"}
           >
-            {running ? PHASE_LABEL[last?.phase ?? "starting"] : PHASE_LABEL.finished}
+            {running ? PHASE_LABEL[last?.phase ?? "starting"] : notStarted ? "Not started" : PHASE_LABEL.finished}
           </p>
           {running && (
             <span className="muted" data-testid="run-elapsed">
@@ -66,9 +75,14 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
         {running ? (
           <RunProgress run={run} counts={counts} />
         ) : (
-          <progress aria-label="Export progress" value={1} max={1} />
+          <progress aria-label="Export progress" value={notStarted ? 0 : 1} max={1} />
         )}
-        {running && last?.message && (
+        {run.notContinued && (
+          <div className="notice notice-info" data-testid="run-not-continued">
+            <p>{run.notContinued}</p>
+          </div>
+        )}
+        {running && last?.message && last.message !== run.notContinued && (
           <p className="hint" data-testid="run-message">
             {last.message}
           </p>
@@ -80,7 +94,8 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
       {error && (
         <div className="notice notice-error" role="alert" data-testid="run-error">
           <p>
-            <strong>The export did not run to the end.</strong> {error.message}
+            <strong>{alreadyRunning ? "Not started: this export is already running." : "The export did not run to the end."}</strong>{" "}
+            {error.message}
           </p>
         </div>
       )}
@@ -100,10 +115,20 @@ export function RunView({ run, onCancel, onClose }: RunViewProps) {
                 : formatDuration(elapsed)}
             </span>
           </p>
-          {summary.run.error && (
-            <p className="result result-error" data-testid="run-error-detail">
-              {summary.run.error}
-            </p>
+          {summary.run.status === "held" ? (
+            <HeldRemovals
+              run={summary.run}
+              list={exportItem.listId}
+              exportName={exportItem.name}
+              onReview={onReviewRemovals}
+              testId="run-held"
+            />
+          ) : (
+            summary.run.error && (
+              <p className="result result-error" data-testid="run-error-detail">
+                {summary.run.error}
+              </p>
+            )
           )}
           <RejectsTable rejects={summary.rejects} total={summary.rejectsTotal} runId={summary.run.id} />
         </section>
