@@ -60,7 +60,7 @@ async fn run_due<R: Runtime>(app: &AppHandle<R>) {
             )
             .await;
         // Another process (a cron `run-due`, the CLI) runs it or has just run it: not news.
-        if let Err(e @ (CoreError::AlreadyRunning { .. } | CoreError::NotDue(_))) = &result {
+        if let Err(e @ (CoreError::AlreadyRunning(_) | CoreError::NotDue(_))) = &result {
             tracing::info!(export = %export.id, code = %e.code(), "scheduled run skipped");
             continue;
         }

@@ -33,7 +33,7 @@ fn exit_code(e: &CoreError) -> u8 {
         | CoreError::Invalid { .. }
         | CoreError::NotFound { .. }
         | CoreError::Duplicate { .. }
-        | CoreError::AlreadyRunning { .. } => exit::USAGE,
+        | CoreError::AlreadyRunning(_) => exit::USAGE,
         CoreError::Cancelled => exit::CANCELLED,
         _ => exit::FAILED,
     }
@@ -407,7 +407,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 {
                     Ok(code) => code,
                     // Another process runs it, or has just run it: nothing to do here.
-                    Err(err @ (CoreError::AlreadyRunning { .. } | CoreError::NotDue(_))) => {
+                    Err(err @ (CoreError::AlreadyRunning(_) | CoreError::NotDue(_))) => {
                         if !json {
                             out!("skipped \"{}\": {err}", e.name);
                         }

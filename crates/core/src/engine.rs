@@ -1227,7 +1227,7 @@ pub async fn settle_superseded(
     let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
     while !lock(&shared.open_jobs).is_empty() && tokio::time::Instant::now() < deadline {
         if let Err(e) = poll_jobs(client, &shared).await {
-            tracing::warn!(run_id = %prev.id, code = %CoreError::from(e).code(),
+            tracing::warn!(run_id = %prev.id, code = %e.code(),
                 "a superseded run's open jobs could not be polled");
             break;
         }

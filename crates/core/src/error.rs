@@ -40,15 +40,8 @@ pub enum CoreError {
     Config(String),
     #[error("The run was cancelled.")]
     Cancelled,
-    #[error("\"{export}\" is already running: started by {who} ({trigger}, process {pid} on {host}) at {since}. Wait for it to finish, or cancel it there.")]
-    AlreadyRunning {
-        export: String,
-        who: String,
-        trigger: String,
-        pid: u32,
-        host: String,
-        since: String,
-    },
+    #[error("\"{}\" is already running: started by {} ({}, process {} on {}) at {}. Wait for it to finish, or cancel it there.", .0.export, .0.who, .0.trigger, .0.pid, .0.host, .0.since)]
+    AlreadyRunning(Box<RunHolder>),
     #[error("\"{0}\" is not due any more: it was run by another process just now.")]
     NotDue(String),
     #[error("Something went wrong inside Segport: {0}. Please report it with the log file.")]
@@ -59,6 +52,17 @@ pub enum CoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Who runs an export that another start found running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunHolder {
+    pub export: String,
+    pub who: String,
+    pub trigger: String,
+    pub pid: u32,
+    pub host: String,
+    pub since: String,
 }
 
 impl CoreError {
@@ -82,7 +86,7 @@ impl CoreError {
             CoreError::Schedule(_) => "export.schedule_invalid".into(),
             CoreError::Config(_) => "config.invalid".into(),
             CoreError::Cancelled => "run.cancelled".into(),
-            CoreError::AlreadyRunning { .. } => "run.already_running".into(),
+            CoreError::AlreadyRunning(_) => "run.already_running".into(),
             CoreError::NotDue(_) => "run.not_due".into(),
             CoreError::Internal(_) => "internal".into(),
             CoreError::Io { .. } => "io.error".into(),

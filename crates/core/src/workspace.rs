@@ -806,14 +806,16 @@ impl Workspace {
                     since: "just now".into(),
                     token: String::new(),
                 });
-                Err(CoreError::AlreadyRunning {
-                    export: export.name.clone(),
-                    who: h.who,
-                    trigger: h.trigger,
-                    pid: h.pid,
-                    host: h.host,
-                    since: h.since,
-                })
+                Err(CoreError::AlreadyRunning(Box::new(
+                    crate::error::RunHolder {
+                        export: export.name.clone(),
+                        who: h.who,
+                        trigger: h.trigger,
+                        pid: h.pid,
+                        host: h.host,
+                        since: h.since,
+                    },
+                )))
             }
         }
     }

@@ -142,7 +142,7 @@ async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
     };
     let second = cancelled_run_with(&ws, &export.id, full, || {
         let runs = ws.runs(None).unwrap();
-        runs.len() == 2 && ws.store.run_jobs(&runs[0].id).unwrap().len() >= 1
+        runs.len() == 2 && !ws.store.run_jobs(&runs[0].id).unwrap().is_empty()
     })
     .await;
     let restart = RunOptions {
