@@ -465,6 +465,12 @@ impl Client {
         self.inner.base.as_str().trim_end_matches('/')
     }
 
+    /// A 64-bit hash of the key (never the key): tells two keys apart, e.g. to cache what a
+    /// key's account is.
+    pub fn key_id(&self) -> u64 {
+        self.key_hash
+    }
+
     /// What this client (and its clones) has seen so far.
     pub fn stats(&self) -> ClientStats {
         self.stats.get()
