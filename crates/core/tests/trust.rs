@@ -363,6 +363,18 @@ async fn rows_repeating_an_email_or_phone_are_duplicates_of_the_first_and_a_delt
     spec.mapping.phone_number = Some("phone".into());
     let export = add_export(&ws, &conn.id, spec);
 
+    // The mapping preview shows the same: line 4 is a duplicate of line 2.
+    let preview = ws
+        .preview_mapping(&export.segment_id, &export.mapping)
+        .unwrap();
+    let line4 = preview.profiles.iter().find(|p| p.line == 4).unwrap();
+    assert!(
+        line4
+            .reject
+            .as_deref()
+            .is_some_and(|r| r.contains("duplicate of line 2")),
+        "{line4:?}"
+    );
     let dry = RunOptions {
         dry_run: true,
         ..RunOptions::default()
