@@ -192,6 +192,14 @@ fn key_of(email: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(email.as_bytes())
 }
 
+/// The key of an E.164 phone number as the delta state keeps it (0 = no phone).
+fn phone_key(phone: Option<&str>) -> u64 {
+    match phone {
+        None => 0,
+        Some(p) => key_of(p).max(1),
+    }
+}
+
 /// First line of each identifier seen in this run (emails and E.164 phones, hashed, in
 /// separate key spaces): "one identifier, one profile per run", and mirror mode's "still in
 /// the segment" set.
@@ -227,9 +235,13 @@ impl Identities {
             *slot = line;
         }
     }
-    /// Record `phone` (E.164) at `line`; the line of an earlier row with the same phone if any.
-    fn phone(&mut self, phone: &str, line: u64) -> Option<u64> {
-        first_at(&mut self.phones, key_of(phone), line)
+    /// Record the phone of key `key` (see [`phone_key`]; 0 = none) at `line`; the line of an
+    /// earlier row with the same phone if any.
+    fn phone(&mut self, key: u64, line: u64) -> Option<u64> {
+        if key == 0 {
+            return None;
+        }
+        first_at(&mut self.phones, key, line)
     }
     fn has_email(&self, email: &str) -> bool {
         self.emails.contains_key(&key_of(email))
@@ -270,10 +282,8 @@ impl DuplicateCheck {
         if let Some(first) = self.ids.email_sent_at(email) {
             return Some(duplicate_reason("email", email, first));
         }
-        if let Some(p) = phone {
-            if let Some(first) = self.ids.phone(p, line) {
-                return Some(duplicate_reason("phone number", p, first));
-            }
+        if let Some(first) = self.ids.phone(phone_key(phone), line) {
+            return Some(duplicate_reason("phone number", phone.unwrap_or(""), first));
         }
         self.ids.email_sent(email, line);
         None
@@ -286,6 +296,8 @@ struct Batch {
     lines: Vec<u64>,
     emails: Vec<String>,
     hashes: Vec<u64>,
+    /// [`phone_key`] of each profile's phone (0 = none).
+    phones: Vec<u64>,
     profiles: Vec<String>,
 }
 
@@ -327,13 +339,21 @@ impl Batcher {
                 lines: vec![],
                 emails: vec![],
                 hashes: vec![],
+                phones: vec![],
                 profiles: vec![],
             },
         }
     }
 
     /// Add a profile; returns the full batch when this one would not fit in it.
-    fn push(&mut self, line: u64, email: String, hash: u64, profile: String) -> Option<Batch> {
+    fn push(
+        &mut self,
+        line: u64,
+        email: String,
+        hash: u64,
+        phone: u64,
+        profile: String,
+    ) -> Option<Batch> {
         let b = &self.current;
         let comma = usize::from(!b.profiles.is_empty());
         let full = b.profiles.len() >= self.max_profiles
@@ -345,6 +365,7 @@ impl Batcher {
         b.lines.push(line);
         b.emails.push(email);
         b.hashes.push(hash);
+        b.phones.push(phone);
         b.profiles.push(profile);
         out
     }
@@ -359,6 +380,7 @@ impl Batcher {
             lines: vec![],
             emails: vec![],
             hashes: vec![],
+            phones: vec![],
             profiles: vec![],
         };
         self.bytes = self.envelope;
@@ -371,6 +393,9 @@ impl Batcher {
     }
 }
 
+/// What the delta state records of a row Klaviyo holds: (email, content hash, phone key).
+type SentRow = (String, u64, u64);
+
 /// A job Klaviyo accepted and that is not complete yet, with what it carries (for the delta
 /// state and for import errors): profile `i` of the job is source line `lines[i]`, with
 /// (email, content hash) `rows[i]` — `None` while unknown (a job taken up after a restart gets
@@ -379,7 +404,7 @@ struct OpenJob {
     batch: u64,
     id: String,
     lines: Vec<u64>,
-    rows: Vec<Option<(String, u64)>>,
+    rows: Vec<Option<SentRow>>,
     /// Taken up from a checkpoint written before the batch's lines were stored: `lines` and
     /// `rows` are in reading order but may not match Klaviyo's profile indexes.
     legacy: bool,
@@ -406,12 +431,12 @@ impl OpenJob {
         }
     }
     /// The re-read source's identifier and hash for one of the job's lines.
-    fn attach(&mut self, line: u64, email: String, hash: u64) {
+    fn attach(&mut self, line: u64, row: SentRow) {
         if self.legacy {
             self.lines.push(line);
-            self.rows.push(Some((email, hash)));
+            self.rows.push(Some(row));
         } else if let Ok(i) = self.lines.binary_search(&line) {
-            self.rows[i] = Some((email, hash));
+            self.rows[i] = Some(row);
         }
     }
 }
@@ -456,8 +481,7 @@ enum Item {
     Reopened {
         batch: u64,
         line: u64,
-        email: String,
-        hash: u64,
+        row: SentRow,
     },
 }
 
@@ -628,11 +652,11 @@ async fn pipeline(
         HashMap::new()
     } else {
         let s = shared.clone();
-        blocking(move || -> Result<HashMap<u64, u64>> {
+        blocking(move || -> Result<HashMap<u64, (u64, u64)>> {
             let mut state = HashMap::new();
             s.store
-                .for_each_export_state(&s.export_id, &s.destination, |id, hash| {
-                    state.insert(key_of(id), hash);
+                .for_each_export_state(&s.export_id, &s.destination, |id, hash, phone| {
+                    state.insert(key_of(id), (hash, phone));
                 })?;
             Ok(state)
         })
@@ -672,15 +696,15 @@ async fn pipeline(
     let mut in_flight = tokio::task::JoinSet::new();
     let mut send_error: Option<CoreError> = None;
     let mut poll = tokio::time::interval(POLL_INTERVAL);
-    let mut reopened: HashMap<u64, Vec<(u64, String, u64)>> = HashMap::new();
+    let mut reopened: HashMap<u64, Vec<(u64, SentRow)>> = HashMap::new();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             item = rx.recv(), if in_flight.len() < SEND_CONCURRENCY => {
                 let Some(item) = item else { break };
                 match item {
-                    Item::Reopened { batch, line, email, hash } => {
-                        reopened.entry(batch).or_default().push((line, email, hash));
+                    Item::Reopened { batch, line, row } => {
+                        reopened.entry(batch).or_default().push((line, row));
                     }
                     Item::Batch(batch) => match client {
                         None => {
@@ -747,15 +771,15 @@ async fn pipeline(
 }
 
 /// Give reopened jobs (from before a restart) the identifiers the reader found for them.
-fn attach_reopened(shared: &Shared, reopened: &mut HashMap<u64, Vec<(u64, String, u64)>>) {
+fn attach_reopened(shared: &Shared, reopened: &mut HashMap<u64, Vec<(u64, SentRow)>>) {
     if reopened.is_empty() {
         return;
     }
     let mut open = lock(&shared.open_jobs);
     for job in open.iter_mut() {
         if let Some(rows) = reopened.remove(&job.batch) {
-            for (line, email, hash) in rows {
-                job.attach(line, email, hash);
+            for (line, row) in rows {
+                job.attach(line, row);
             }
         }
     }
@@ -800,7 +824,7 @@ fn read_batches(
     filter: Option<&Filter>,
     mapping: &Mapping,
     shared: &Shared,
-    state: &HashMap<u64, u64>,
+    state: &HashMap<u64, (u64, u64)>,
     mut acked: Acked,
     first_index: u64,
     cancel: &CancellationToken,
@@ -863,7 +887,9 @@ fn read_batches(
             match mapper.map(&values) {
                 Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
                 Ok(m) => {
-                    if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
+                    let phone = phone_key(m.phone.as_deref());
+                    if let Some(first) = ids.phone(phone, line) {
+                        let reason = duplicate_reason("phone number", m.phone.as_deref().unwrap_or(""), first);
                         shared.rejects.push(c, line, &m.email, reason);
                     } else {
                         ids.email_sent(&email, line);
@@ -871,8 +897,7 @@ fn read_batches(
                             send(Item::Reopened {
                                 batch,
                                 line,
-                                email,
-                                hash,
+                                row: (email, hash, phone),
                             })?;
                         }
                     }
@@ -880,15 +905,21 @@ fn read_batches(
             }
             return Ok(());
         }
-        if state.get(&key) == Some(&hash) {
-            // Unchanged since it was sent; its phone still belongs to it in this run.
-            if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
-                shared.rejects.push(c, line, &email, reason);
+        if let Some(&(sent, phone)) = state.get(&key) {
+            if sent == hash {
+                // Unchanged since it was sent; its phone (as the state recorded it, so no
+                // parsing) still belongs to it in this run.
+                if let Some(first) = ids.phone(phone, line) {
+                    let reason = format!(
+                        "duplicate of line {first}: the same phone number is on line {first}, and only the first row with it is sent"
+                    );
+                    shared.rejects.push(c, line, &email, reason);
+                    return Ok(());
+                }
+                ids.email_sent(&email, line);
+                add(&c.unchanged, 1);
                 return Ok(());
             }
-            ids.email_sent(&email, line);
-            add(&c.unchanged, 1);
-            return Ok(());
         }
         let m = match mapper.map(&values) {
             Ok(m) => m,
@@ -897,12 +928,14 @@ fn read_batches(
                 return Ok(());
             }
         };
-        if let Some(reason) = phone_duplicate(&mut ids, &mapper, &values, line) {
+        let phone = phone_key(m.phone.as_deref());
+        if let Some(first) = ids.phone(phone, line) {
+            let reason = duplicate_reason("phone number", m.phone.as_deref().unwrap_or(""), first);
             shared.rejects.push(c, line, &m.email, reason);
             return Ok(());
         }
         ids.email_sent(&email, line);
-        if let Some(full) = batcher.push(line, m.email, hash, m.json) {
+        if let Some(full) = batcher.push(line, m.email, hash, phone, m.json) {
             send(Item::Batch(full))?;
         }
         Ok(())
@@ -923,19 +956,6 @@ fn read_batches(
     }
     *lock(&shared.seen) = Some(ids);
     Ok(())
-}
-
-/// The duplicate reason when the row's phone number (as it would be sent) is an earlier
-/// row's; records it otherwise.
-fn phone_duplicate(
-    ids: &mut Identities,
-    mapper: &Mapper,
-    values: &[String],
-    line: u64,
-) -> Option<String> {
-    let phone = mapper.phone_of(values)?;
-    let first = ids.phone(&phone, line)?;
-    Some(duplicate_reason("phone number", &phone, first))
 }
 
 /// Index of the profile a JSON pointer like `/data/attributes/profiles/data/7/attributes/email`
@@ -977,7 +997,8 @@ async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> 
                     .emails
                     .into_iter()
                     .zip(batch.hashes)
-                    .map(Some)
+                    .zip(batch.phones)
+                    .map(|((e, h), p)| Some((e, h, p)))
                     .collect();
                 lock(&shared.open_jobs).push(OpenJob {
                     batch: batch.index,
@@ -1016,6 +1037,7 @@ async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> 
                     batch.lines.remove(i);
                     batch.emails.remove(i);
                     batch.hashes.remove(i);
+                    batch.phones.remove(i);
                     batch.profiles.remove(i);
                 }
             }
@@ -1122,7 +1144,7 @@ async fn finish_job(
                         let email = payload_email.as_deref()?;
                         open.rows
                             .iter()
-                            .position(|r| r.as_ref().is_some_and(|(e, _)| e == email))
+                            .position(|r| r.as_ref().is_some_and(|(e, _, _)| e == email))
                     });
                 let email = payload_email
                     .clone()
@@ -1167,7 +1189,7 @@ async fn finish_job(
     } else {
         JobState::Complete
     };
-    let state: Vec<(String, u64)> = if cancelled || unmatched {
+    let state: Vec<SentRow> = if cancelled || unmatched {
         vec![]
     } else {
         open.rows
@@ -1270,7 +1292,7 @@ async fn remove_leavers(
     let leavers: Vec<String> = blocking(move || {
         let mut out = Vec::new();
         s.store
-            .for_each_export_state(&s.export_id, &s.destination, |id, _| {
+            .for_each_export_state(&s.export_id, &s.destination, |id, _, _| {
                 if !seen.has_email(id) {
                     out.push(id.to_string());
                 }
@@ -1347,7 +1369,7 @@ mod tests {
         let mut b = Batcher::with_limits("LIST01", 3, 10_000, 0);
         let mut out = vec![];
         for i in 0..7 {
-            if let Some(batch) = b.push(i, "e".into(), 0, format!("{{\"n\":{i}}}")) {
+            if let Some(batch) = b.push(i, "e".into(), 0, 0, format!("{{\"n\":{i}}}")) {
                 out.push((batch.index, batch.profiles.len()));
             }
         }
@@ -1358,10 +1380,10 @@ mod tests {
         let envelope = klaviyo::bulk_import_envelope_len("LIST01");
         let profile = "x".repeat(100);
         let mut b = Batcher::with_limits("LIST01", 10_000, envelope + 250, 5);
-        assert!(b.push(1, "e".into(), 0, profile.clone()).is_none());
-        assert!(b.push(2, "e".into(), 0, profile.clone()).is_none());
+        assert!(b.push(1, "e".into(), 0, 0, profile.clone()).is_none());
+        assert!(b.push(2, "e".into(), 0, 0, profile.clone()).is_none());
         assert_eq!(b.body_len(), envelope + 201);
-        let full = b.push(3, "e".into(), 0, profile).unwrap();
+        let full = b.push(3, "e".into(), 0, 0, profile).unwrap();
         assert_eq!(full.profiles.len(), 2);
         assert_eq!(full.lines, vec![1, 2]);
         assert_eq!(full.index, 5);
@@ -1436,7 +1458,7 @@ mod batcher_props {
             let mut b = Batcher::with_limits("AbC123", max_profiles, max_bytes, 7);
             let mut batches = vec![];
             for (i, n) in sizes.iter().enumerate() {
-                if let Some(full) = b.push(i as u64, String::new(), 0, "x".repeat(*n)) {
+                if let Some(full) = b.push(i as u64, String::new(), 0, 0, "x".repeat(*n)) {
                     batches.push(full);
                 }
             }

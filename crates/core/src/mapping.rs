@@ -78,6 +78,9 @@ pub struct Mapped {
     pub hash: u64,
     /// Something was left out of a row that is still sent (only with `invalid_phone = "omit"`).
     pub warning: Option<String>,
+    /// The phone number exactly as sent (E.164), if any: with the email, what makes two rows
+    /// the same profile.
+    pub phone: Option<String>,
 }
 
 /// What to do with a phone number that cannot be normalised to E.164.
@@ -356,14 +359,6 @@ impl Mapper {
         (email, h.digest())
     }
 
-    /// The row's phone number as [`Mapper::map`] would send it (E.164), or `None` (no phone
-    /// column, an empty or invalid value). The engine keys duplicates by it.
-    pub fn phone_of<V: Values + ?Sized>(&self, values: &V) -> Option<String> {
-        let i = self.phone?;
-        let p = values.value(i).map(str::trim).filter(|p| !p.is_empty())?;
-        normalize_phone(p, self.country).ok()
-    }
-
     /// Resolve `m` with property types inferred from (up to [`TYPE_SAMPLE_ROWS`] of) `sample`,
     /// which should be the source's first rows, before any segment filter — so that a run and
     /// its [`preview`] agree, and a segment change does not change the types.
@@ -521,6 +516,7 @@ impl Mapper {
         let hash = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
         Ok(Mapped {
             email,
+            phone,
             json,
             hash,
             warning,

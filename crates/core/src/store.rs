@@ -144,6 +144,7 @@ CREATE TABLE export_state_v3 (
     destination TEXT NOT NULL,
     identifier TEXT NOT NULL,
     hash INTEGER NOT NULL,
+    phone INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (export_id, destination, identifier)
 ) WITHOUT ROWID;
 INSERT INTO export_state_v3 (export_id, destination, identifier, hash)
@@ -1135,16 +1136,17 @@ impl Store {
         &self,
         export_id: &str,
         destination: &str,
-        mut f: impl FnMut(&str, u64),
+        mut f: impl FnMut(&str, u64, u64),
     ) -> Result<()> {
         let db = self.db();
         let mut stmt = db.prepare(
-            "SELECT identifier, hash FROM export_state WHERE export_id = ?1 AND destination = ?2",
+            "SELECT identifier, hash, phone FROM export_state
+             WHERE export_id = ?1 AND destination = ?2",
         )?;
         let mut rows = stmt.query([export_id, destination])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            f(&id, r.get::<_, i64>(1)? as u64);
+            f(&id, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64);
         }
         Ok(())
     }
@@ -1159,23 +1161,25 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Record what Klaviyo (account + list `destination`) now holds for these identifiers.
+    /// Record what Klaviyo (account + list `destination`) now holds for these identifiers:
+    /// (email, content hash, key of the phone number sent — 0 for none).
     pub fn save_export_state(
         &self,
         export_id: &str,
         destination: &str,
-        rows: &[(String, u64)],
+        rows: &[(String, u64, u64)],
     ) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO export_state (export_id, destination, identifier, hash)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(export_id, destination, identifier) DO UPDATE SET hash = excluded.hash",
+                "INSERT INTO export_state (export_id, destination, identifier, hash, phone)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(export_id, destination, identifier)
+                 DO UPDATE SET hash = excluded.hash, phone = excluded.phone",
             )?;
-            for (id, hash) in rows {
-                stmt.execute(params![export_id, destination, id, *hash as i64])?;
+            for (id, hash, phone) in rows {
+                stmt.execute(params![export_id, destination, id, *hash as i64, *phone as i64])?;
             }
         }
         tx.commit()?;
