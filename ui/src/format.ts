@@ -56,8 +56,8 @@ export const STATUS_HINT: Record<RunStatus, string> = {
   cancelled: "The run was cancelled. Running the export again resumes where it stopped.",
   interrupted: "The run was interrupted (the app closed or crashed). Running it again resumes it.",
   superseded:
-    "This interrupted run was not continued, because something it depends on changed or it was too old; a fresh run took its place. Profiles Klaviyo accepted are not lost.",
-  held: "Every profile was sent, but removing the profiles that left the segment looked like an accident: those removals wait for your confirmation.",
+    "This run was not continued: a fresh run took its place (Start over, Send everyone again, or something it depends on changed). Its details say why. Profiles Klaviyo accepted are not lost.",
+  held: "The segment was sent (changed profiles imported, unchanged ones skipped), but removing the profiles that left it looked like an accident: those removals wait for your confirmation.",
 };
 
 export const PHASE_LABEL: Record<RunPhase, string> = {

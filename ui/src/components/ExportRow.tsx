@@ -26,7 +26,7 @@ export const RESUME_HINT =
   "The last run stopped before the end. Resume continues where it stopped: profiles Klaviyo already accepted are not sent again.";
 
 export const RESTART_HINT =
-  "Start over closes the interrupted run and starts a fresh one that sends the segment again.";
+  "Start over closes the stopped run and starts a fresh one that sends the segment again.";
 
 export const FULL_HINT = "Ignores what was sent before: sends every profile of the segment again.";
 

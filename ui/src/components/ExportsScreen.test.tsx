@@ -285,7 +285,7 @@ describe("resume, start over, send everyone again", () => {
     await userEvent.click(restart);
     const dialog = screen.getByTestId("confirm-dialog");
     expect(dialog).toHaveTextContent(
-      "The interrupted run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.",
+      "The stopped run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.",
     );
     expect(within(dialog).getByTestId("confirm-cancel")).toHaveFocus();
     await userEvent.click(within(dialog).getByTestId("confirm-cancel"));

@@ -21,7 +21,7 @@ interface ExportsScreenProps {
 type Confirming = { kind: "restart"; item: ExportView } | { kind: "removals"; item: ExportView; held: number };
 
 export const RESTART_CONFIRM =
-  "The interrupted run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.";
+  "The stopped run will be closed and a fresh run sends the segment again; profiles Klaviyo already accepted are not lost.";
 
 /** Why an export cannot run right now, or null when it can. */
 function runBlocker(item: ExportView, connections: ConnectionView[] | null): string | null {
