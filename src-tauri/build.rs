@@ -33,6 +33,7 @@ const APP_COMMANDS: &[&str] = &[
     "save_segment",
     "delete_segment",
     "preview_segment",
+    "check_segment_rules",
     "list_klaviyo_lists",
     "create_klaviyo_list",
     "run_export",

@@ -122,7 +122,7 @@ async fn save_does_not_run_and_run_export_records_the_run() {
     let csv = dir.path().join("c.csv");
     std::fs::write(
         &csv,
-        "Email,Name\nada@example.com,Ada\nbroken,Bob\ngrace@example.com,Grace\n",
+        "Email,Name,orders\nada@example.com,Ada,1\nbroken,Bob,2\ngrace@example.com,Grace,3\n",
     )
     .unwrap();
     std::env::set_var("SEGPORT_TEST_PICK_FILE", &csv);
@@ -135,8 +135,28 @@ async fn save_does_not_run_and_run_export_records_the_run() {
         json!({"path": picked["path"], "kind": "csv", "table": null}),
     )
     .unwrap();
-    let mapping = invoke(&app, "suggest_mapping", json!({"segmentId": seg["id"]})).unwrap();
+    // The rule builder hears of a value that does not fit its column before anything is saved.
+    let rule = json!({"kind": "rule", "column": "orders", "cmp": "gt", "value": "1,5"});
+    let problems = invoke(
+        &app,
+        "check_segment_rules",
+        json!({"sourceId": seg["sourceId"], "filter": rule}),
+    )
+    .unwrap();
+    assert_eq!(problems[0]["column"], "orders");
+    assert_eq!(problems[0]["value"], "1,5");
+    assert!(problems[0]["message"].as_str().unwrap().contains("1.5"));
+    let err = invoke(
+        &app,
+        "save_segment",
+        json!({"input": {"id": null, "name": "Decimal comma", "sourceId": seg["sourceId"], "filter": rule}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "segment.filter_invalid");
+    let suggestion = invoke(&app, "suggest_mapping", json!({"segmentId": seg["id"]})).unwrap();
+    let mapping = suggestion["mapping"].clone();
     assert_eq!(mapping["email"], "Email");
+    assert_eq!(suggestion["phoneHint"], json!(null));
     let preview = tokio::task::block_in_place(|| {
         invoke(
             &app,

@@ -98,6 +98,7 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::sources::save_segment,
             commands::sources::delete_segment,
             commands::sources::preview_segment,
+            commands::sources::check_segment_rules,
             commands::exports::list_klaviyo_lists,
             commands::exports::create_klaviyo_list,
             commands::runs::run_export,

@@ -16,8 +16,10 @@ import type { ExportView } from "./bindings/ExportView";
 import type { KlaviyoList } from "./bindings/KlaviyoList";
 import type { KlaviyoLists } from "./bindings/KlaviyoLists";
 import type { Filter } from "./bindings/Filter";
+import type { FilterRuleProblem } from "./bindings/FilterRuleProblem";
 import type { Mapping } from "./bindings/Mapping";
 import type { MappingPreview } from "./bindings/MappingPreview";
+import type { MappingSuggestion } from "./bindings/MappingSuggestion";
 import type { PickedFile } from "./bindings/PickedFile";
 import type { SegmentInput } from "./bindings/SegmentInput";
 import type { SegmentPreview } from "./bindings/SegmentPreview";
@@ -231,11 +233,23 @@ export function previewSegment(sourceId: string, filter: Filter | null): Promise
   return call<SegmentPreview>("preview_segment", { sourceId, filter });
 }
 
+/**
+ * The rules of `filter` whose values do not fit their column's type in the source (a number
+ * column compared with "abc", a date written 01/02/2024…), each with a message for the rule
+ * builder. Saving the segment refuses the same rules. Reads the file's first rows only.
+ */
+export function checkSegmentRules(sourceId: string, filter: Filter | null): Promise<FilterRuleProblem[]> {
+  return call<FilterRuleProblem[]>("check_segment_rules", { sourceId, filter });
+}
+
 // ---- Mapping -------------------------------------------------------------------
 
-/** A mapping pre-selected from the segment's column headers (email, phone, names, address). */
-export function suggestMapping(segmentId: string): Promise<Mapping> {
-  return call<Mapping>("suggest_mapping", { segmentId });
+/**
+ * A mapping pre-selected from the segment's column headers (email, phone, names, address), the
+ * phone's default country from the file or this computer's locale, and a hint for the phone field.
+ */
+export function suggestMapping(segmentId: string): Promise<MappingSuggestion> {
+  return call<MappingSuggestion>("suggest_mapping", { segmentId });
 }
 
 /** The segment's first five profiles exactly as an export with `mapping` sends them. */
@@ -314,10 +328,12 @@ export type { ExportView } from "./bindings/ExportView";
 export type { Filter } from "./bindings/Filter";
 export type { FilterCmp } from "./bindings/FilterCmp";
 export type { FilterGroupOp } from "./bindings/FilterGroupOp";
+export type { FilterRuleProblem } from "./bindings/FilterRuleProblem";
 export type { FilterValue } from "./bindings/FilterValue";
 export type { InvalidPhone } from "./bindings/InvalidPhone";
 export type { Mapping } from "./bindings/Mapping";
 export type { MappingPreview } from "./bindings/MappingPreview";
+export type { MappingSuggestion } from "./bindings/MappingSuggestion";
 export type { PickedFile } from "./bindings/PickedFile";
 export type { ProfilePreview } from "./bindings/ProfilePreview";
 export type { Schedule } from "./bindings/Schedule";

@@ -5,7 +5,7 @@
 // complete yet (no column, no value) are left out of that filter, so the live preview counts
 // what the finished rules keep while the user is still typing.
 
-import type { Filter, FilterCmp, FilterGroupOp, FilterValue } from "./api";
+import type { Filter, FilterCmp, FilterGroupOp, FilterRuleProblem, FilterValue } from "./api";
 
 /** One rule as the builder edits it: `value` is the text in the input (comma-separated for lists). */
 export interface RuleRow {
@@ -196,6 +196,38 @@ export function incompleteRules(root: GroupRow): RuleRow[] {
   const walk = (row: Row) => {
     if (row.kind === "rule") {
       if (ruleProblem(row) !== null) out.push(row);
+    } else {
+      row.items.forEach(walk);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+// ---- Values that do not fit their column ------------------------------------------------
+
+/**
+ * The back end's problem for this rule, if any: a problem names the rule by its column,
+ * comparison and the value (for a list, the element) it sent, so it belongs to every rule that
+ * sends exactly that — and to no rule once its value has been edited.
+ */
+export function problemFor(rule: RuleRow, problems: readonly FilterRuleProblem[]): FilterRuleProblem | null {
+  if (ruleProblem(rule) !== null) return null;
+  const kind = valueKind(rule.cmp);
+  if (kind === "none") return null;
+  const values = kind === "list" ? splitList(rule.value) : [rule.value];
+  return (
+    problems.find((p) => p.column === rule.column && p.cmp === rule.cmp && values.includes(p.value)) ?? null
+  );
+}
+
+/** The rules that one of `problems` belongs to, in order. */
+export function rulesWithProblems(root: GroupRow, problems: readonly FilterRuleProblem[]): RuleRow[] {
+  if (problems.length === 0) return [];
+  const out: RuleRow[] = [];
+  const walk = (row: Row) => {
+    if (row.kind === "rule") {
+      if (problemFor(row, problems) !== null) out.push(row);
     } else {
       row.items.forEach(walk);
     }

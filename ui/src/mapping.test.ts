@@ -6,6 +6,7 @@ import {
   hasMappingErrors,
   mappingFromDraft,
   newPropertyRow,
+  phoneHint,
   validateMapping,
 } from "./mapping";
 
@@ -53,7 +54,9 @@ describe("mapping draft", () => {
       invalid_phone: "omit",
       properties: { plan: "Plan" },
     });
-    const next = mappingFromDraft(applySuggestion(draft, { email: "E-mail", phone_number: "Phone" }));
+    const next = mappingFromDraft(
+      applySuggestion(draft, { mapping: { email: "E-mail", phone_number: "Phone" }, phoneHint: null }),
+    );
     expect(next).toEqual({
       email: "E-mail",
       phone_number: "Phone",
@@ -61,6 +64,40 @@ describe("mapping draft", () => {
       invalid_phone: "omit",
       properties: { plan: "Plan" },
     });
+  });
+});
+
+describe("the suggested phone default", () => {
+  const proposed = {
+    mapping: { email: "email", phone_number: "phone", default_country: "PL" },
+    phoneHint: "Numbers without a country code (like “601 234 567”) are read as numbers of PL, the most common country in the column “country”.",
+  };
+  const unmapped = {
+    mapping: { email: "email" },
+    phoneHint: "Phone not mapped: “phone” has numbers without a country code (like “601 234 567”) — choose the default country, then the phone column.",
+  };
+
+  it("a proposed default country replaces the draft's; none keeps it", () => {
+    const draft = emptyDraft();
+    draft.defaultCountry = "US";
+    expect(applySuggestion(draft, proposed).defaultCountry).toBe("PL");
+    expect(applySuggestion(draft, unmapped).defaultCountry).toBe("US");
+    expect(applySuggestion(draft, unmapped).columns.phone_number).toBe("");
+  });
+
+  it("the hint stays while it applies: the proposed country is kept, or no country is chosen yet", () => {
+    const draft = applySuggestion(emptyDraft(), proposed);
+    expect(phoneHint(draft, proposed)).toBe(proposed.phoneHint);
+    expect(phoneHint({ ...draft, defaultCountry: " pl " }, proposed)).toBe(proposed.phoneHint);
+    expect(phoneHint({ ...draft, defaultCountry: "DE" }, proposed)).toBeNull();
+
+    const bare = applySuggestion(emptyDraft(), unmapped);
+    expect(phoneHint(bare, unmapped)).toBe(unmapped.phoneHint);
+    expect(phoneHint({ ...bare, columns: { ...bare.columns, phone_number: "phone" } }, unmapped)).toBe(unmapped.phoneHint);
+    expect(phoneHint({ ...bare, defaultCountry: "PL" }, unmapped)).toBeNull();
+
+    expect(phoneHint(bare, null)).toBeNull();
+    expect(phoneHint(bare, { mapping: { email: "email" }, phoneHint: null })).toBeNull();
   });
 });
 

@@ -6,7 +6,7 @@
 //   a row left completely blank is ignored, any other incomplete row is a validation error;
 // - the default country is trimmed and upper-cased; blank = none.
 
-import type { InvalidPhone, Mapping } from "./api";
+import type { InvalidPhone, Mapping, MappingSuggestion } from "./api";
 
 /** The standard attributes the editor offers a column select for (Mapping keys). */
 export type ColumnKey =
@@ -108,12 +108,30 @@ export function draftFromMapping(mapping: Mapping): MappingDraft {
 }
 
 /**
- * A suggestion for a (new) segment: its standard attributes replace the draft's; the default
- * country, the invalid-phone choice and the custom properties the user set are kept.
+ * A suggestion for a (new) segment: its standard attributes replace the draft's, and so does
+ * the default country when the suggestion proposes one (the file's numbers need it); otherwise
+ * the default country, the invalid-phone choice and the custom properties the user set are kept.
  */
-export function applySuggestion(draft: MappingDraft, suggestion: Mapping): MappingDraft {
-  const suggested = draftFromMapping(suggestion);
-  return { ...draft, columns: suggested.columns };
+export function applySuggestion(draft: MappingDraft, suggestion: MappingSuggestion): MappingDraft {
+  const suggested = draftFromMapping(suggestion.mapping);
+  return {
+    ...draft,
+    columns: suggested.columns,
+    defaultCountry: suggested.defaultCountry || draft.defaultCountry,
+  };
+}
+
+/**
+ * The suggestion's hint for the phone field, while it still applies: a proposed default country
+ * is explained while that country is still the one chosen; "phone not mapped: choose the
+ * default country" is shown until a default country is chosen.
+ */
+export function phoneHint(draft: MappingDraft, suggestion: MappingSuggestion | null): string | null {
+  if (!suggestion?.phoneHint) return null;
+  const chosen = draft.defaultCountry.trim().toUpperCase();
+  const proposed = suggestion.mapping.default_country ?? "";
+  if (proposed) return chosen === proposed.toUpperCase() ? suggestion.phoneHint : null;
+  return chosen === "" ? suggestion.phoneHint : null;
 }
 
 /** A property row that sends something: both a name and a column. */

@@ -1,16 +1,31 @@
 //! Sources, segments and the mapping preview: what the Sources, Segments and export screens
 //! edit. Every view is detected afresh from the file, so a changed or missing file shows as such.
 
-use crate::filter::Filter;
-use crate::mapping::PREVIEW_PROFILES;
+use crate::filter::{Filter, RuleProblem};
+use crate::mapping::{PREVIEW_PROFILES, TYPE_SAMPLE_ROWS};
 use crate::model::*;
 use crate::source::{self, RowItem, SourceError, SourceFormat, SourceSpec};
 use crate::workspace::Workspace;
 use crate::{CoreError, Result};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+use ts_rs::TS;
 
-/// Rows read to infer a source's column types for the Sources screen.
+/// Rows read to infer a source's column types for the Sources screen (and the types a segment's
+/// rules are checked against).
 const INSPECT_ROWS: usize = 200;
+
+/// The export form's starting mapping for a segment, and what to tell the user about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MappingSuggestion {
+    pub mapping: Mapping,
+    /// Shown beside the phone field: the default country proposed and why, or why the phone
+    /// column is left unmapped (numbers without a country code and no country that reads them).
+    /// `None` when there is nothing to say.
+    pub phone_hint: Option<String>,
+}
 
 fn file_name(path: &str) -> String {
     Path::new(path)
@@ -278,16 +293,27 @@ impl Workspace {
         )
     }
 
-    /// Add or edit a segment. Its rules must name columns of the source (when the file can be
-    /// read now) and hold values of the right kind.
+    /// Add or edit a segment. Its rules must name columns of the source and hold values that
+    /// fit their column's type as the Sources screen detects it (when the file can be read now):
+    /// `orders > "abc"` on a number column is refused with a
+    /// [`crate::filter::FilterError::ValueType`] naming the column and the value.
     pub fn save_segment(&self, input: SegmentInput) -> Result<SegmentView> {
         let name = required("Name", &input.name, "Give the segment a name.")?;
         let source = self.store.source(&input.source_id)?;
         let filter = normalise(input.filter);
         if let Some(f) = &filter {
             f.validate()?;
-            if let Ok(rows) = source::open(&self.source_spec(&source)) {
-                f.compile(rows.columns())?;
+            let spec = self.source_spec(&source);
+            match source::inspect(&spec, INSPECT_ROWS) {
+                Ok(info) => {
+                    f.compile_typed(&info.columns)?;
+                }
+                // No rows to detect types from (or no file): the columns, if there are any.
+                Err(_) => {
+                    if let Ok(rows) = source::open(&spec) {
+                        f.compile(rows.columns())?;
+                    }
+                }
             }
         }
         let id = match &input.id {
@@ -327,6 +353,27 @@ impl Workspace {
         Ok(())
     }
 
+    /// The rules of `filter` whose values do not fit their column's type in the source (see
+    /// [`Filter::type_problems`]), for the rule builder to show beside each rule while it is
+    /// edited — what [`Workspace::save_segment`] would refuse. None when the file cannot be read
+    /// now (saving does not check types then either).
+    pub fn segment_rule_problems(
+        &self,
+        source_id: &str,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<RuleProblem>> {
+        let source = self.store.source(source_id)?;
+        let Some(f) = filter else {
+            return Ok(vec![]);
+        };
+        Ok(
+            match source::inspect(&self.source_spec(&source), INSPECT_ROWS) {
+                Ok(info) => f.type_problems(&info.columns),
+                Err(_) => vec![],
+            },
+        )
+    }
+
     /// Count the rows of a source that `filter` keeps, with the first `sample` of them (the
     /// segment editor's live preview; streams the whole file).
     pub fn preview_filter(
@@ -346,11 +393,39 @@ impl Workspace {
 
     // ---- mapping ----
 
-    /// A mapping pre-selected from the segment's source headers (see [`crate::mapping::suggest`]).
-    pub fn suggest_mapping(&self, segment_id: &str) -> Result<Mapping> {
-        let spec = self.segment_spec(segment_id)?.0;
-        let rows = source::open(&spec)?;
-        Ok(crate::mapping::suggest(rows.columns()))
+    /// A mapping pre-selected from the segment's source headers, the phone column and its
+    /// default country decided by the first rows and this computer's locale (see
+    /// [`crate::mapping::suggest_from_rows`]).
+    pub fn suggest_mapping(&self, segment_id: &str) -> Result<MappingSuggestion> {
+        let locale = crate::mapping::os_locale();
+        self.suggest_mapping_for_locale(segment_id, locale.as_deref())
+    }
+
+    /// [`Workspace::suggest_mapping`] with the user's locale given (as in `LANG`, e.g.
+    /// `pl_PL.UTF-8`; `None`: unknown) instead of read from the environment.
+    pub fn suggest_mapping_for_locale(
+        &self,
+        segment_id: &str,
+        locale: Option<&str>,
+    ) -> Result<MappingSuggestion> {
+        let spec = self.segment_source(segment_id)?.0;
+        let mut rows = source::open(&spec)?;
+        let columns = rows.columns().to_vec();
+        let mut head: Vec<Vec<String>> = Vec::new();
+        let mut read = 0;
+        while read < TYPE_SAMPLE_ROWS {
+            match rows.next_row()? {
+                None => break,
+                Some(RowItem::Row { values, .. }) => head.push(values),
+                Some(RowItem::Bad { .. }) => {}
+            }
+            read += 1;
+        }
+        let (mapping, phone_hint) = crate::mapping::suggest_from_rows(&columns, &head, locale);
+        Ok(MappingSuggestion {
+            mapping,
+            phone_hint,
+        })
     }
 
     /// The first profiles of the segment exactly as a run with `mapping` sends them: types
@@ -365,7 +440,10 @@ impl Workspace {
         let head = crate::engine::read_head(rows.as_mut())?;
         let mapper = crate::engine::head_mapper(mapping, &columns, &head)?;
         let mut profiles = Vec::new();
-        let consider = |item: RowItem| -> Option<ProfilePreview> {
+        // One identifier, one profile: a later row with a sent row's email or phone is shown
+        // rejected, as the run rejects it.
+        let mut dups = crate::engine::DuplicateCheck::default();
+        let mut consider = |item: RowItem| -> Option<ProfilePreview> {
             let p = match item {
                 RowItem::Bad { line, reason } => ProfilePreview {
                     line,
@@ -378,11 +456,19 @@ impl Workspace {
                         return None;
                     }
                     match mapper.map(&values) {
-                        Ok(m) => ProfilePreview {
-                            line,
-                            profile: Some(pretty(&m.json)),
-                            reject: None,
-                            warning: m.warning,
+                        Ok(m) => match dups.check(line, &m.email, m.phone.as_deref()) {
+                            Some(reason) => ProfilePreview {
+                                line,
+                                profile: None,
+                                reject: Some(reason),
+                                warning: None,
+                            },
+                            None => ProfilePreview {
+                                line,
+                                profile: Some(pretty(&m.json)),
+                                reject: None,
+                                warning: m.warning,
+                            },
                         },
                         Err(r) => ProfilePreview {
                             line,
@@ -411,11 +497,19 @@ impl Workspace {
         Ok(MappingPreview { profiles })
     }
 
+    /// The segment's source and its filter (parsed strictly, as a run parses it: a filter an
+    /// earlier Segport saved that no longer reads is an error here, with the reason).
     fn segment_spec(&self, segment_id: &str) -> Result<(SourceSpec, Option<Filter>)> {
+        let (spec, text) = self.segment_source(segment_id)?;
+        let filter = text.as_deref().map(Filter::parse).transpose()?;
+        Ok((spec, filter))
+    }
+
+    /// The segment's source and its filter as saved (text form).
+    fn segment_source(&self, segment_id: &str) -> Result<(SourceSpec, Option<String>)> {
         let g = self.store.segment(segment_id)?;
         let s = self.store.source(&g.source_id)?;
-        let filter = g.filter.as_deref().map(Filter::parse).transpose()?;
-        Ok((self.source_spec(&s), filter))
+        Ok((self.source_spec(&s), g.filter))
     }
 }
 
@@ -429,7 +523,9 @@ fn pretty(json: &str) -> String {
 }
 
 fn segment_view(g: Segment, sources: &[Source], exports: &[Export]) -> Result<SegmentView> {
-    let filter = g.filter.as_deref().map(Filter::parse).transpose()?;
+    // Leniently: a segment saved by an earlier Segport whose value no longer reads as a date
+    // (`03/01/2024`) is still listed and can be opened, where the rule builder points at it.
+    let filter = g.filter.as_deref().map(Filter::parse_saved).transpose()?;
     Ok(SegmentView {
         source_name: sources
             .iter()

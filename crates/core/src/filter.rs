@@ -26,8 +26,9 @@
 //! ident   = ( letter | "_" ) { letter | digit | "_" | "." } ;   (* not `and`, `or`, `not` *)
 //! value   = '"' chars '"' | number | date ;              (* text is always double-quoted *)
 //! list    = "[" [ value { "," value } [ "," ] ] "]" ;
-//! number  = [ "-" ] ( "0" | nonzero { digit } ) [ "." digit { digit } ] ;
-//! date    = see "Dates" below, written bare: 2024-03-01, 2024-03-01T10:00:00Z, 01.03.2024
+//! number  = a number of crate::value, written bare: 3, -2.5 ;
+//! date    = a date of crate::value without spaces, written bare: 2024-03-01, 01.03.2024,
+//!           31/01/2024, 2024-03-01T10:00:00Z ;
 //! ```
 //! Keywords are case-insensitive (`AND` works); the canonical text is lower case. Escapes in
 //! quoted names and text: `\"` `` \` `` `\\` `\n` `\r` `\t` `\u{1F600}`. Nesting is limited to
@@ -38,28 +39,36 @@
 //! * Cells are trimmed before every comparison; a missing cell (short row) is the empty text.
 //! * Text comparisons ignore case (Unicode lower-casing): `country = "pl"` matches `PL`;
 //!   `contains` and `starts with` too. `<`/`>` on text compare the lower-cased texts.
-//! * The value decides the type (quotes don't): a value written like a number (the `number`
-//!   rule above: `3`, `-2.5`, not `03` or `1e3`) compares as a number, a value that is a date
-//!   compares as a date, anything else as text. This holds for `=`, `!=`, `<`, `<=`, `>`, `>=`
-//!   and for each element of `in` / `not in`. So `orders > 9` matches `10`, and `zip = "01234"`
+//! * Numbers, dates and booleans are those of [`crate::value`] — the grammar the Sources screen's
+//!   column types and the mapper use too — for rule values and cells alike: `.` before the
+//!   decimals, no thousands separators, no exponent, no leading zeros (`01234` is text); dates
+//!   `YYYY-MM-DD`, `DD.MM.YYYY` and `DD/MM/YYYY` when unambiguous (`31/01/2024`, not `01/02/2024`),
+//!   optionally with a time; booleans `true`/`false`/`yes`/`no` in any case.
+//! * The value decides the type (quotes don't): a value that is a number compares as a number,
+//!   a date as a date, a boolean (with `=`, `!=`, `in`, `not in`) as a boolean, anything else as
+//!   text. This holds for `=`, `!=`, `<`, `<=`, `>`, `>=` and for each element of `in` /
+//!   `not in`. So `orders > 9` matches `10`, `vip = "yes"` matches `TRUE`, and `zip = "01234"`
 //!   stays a text comparison.
-//! * A typed comparison needs a cell of that type: a cell that is not a number (resp. a date)
-//!   simply doesn't match — for `!=` and `not in` too (`orders != 3` skips rows whose `orders` is
-//!   empty; `not (orders = 3)` keeps them). Cells may be written more loosely than values
-//!   (`+3`, `03`, `1e3`, `.5`). The decimal separator is `.`; there are no thousands separators.
+//! * A typed comparison needs a cell of that type: a cell that is not a number (resp. a date, a
+//!   boolean) simply doesn't match — for `!=` and `not in` too (`orders != 3` skips rows whose
+//!   `orders` is empty; `not (orders = 3)` keeps them).
 //! * `contains`, `starts with`, their negations and `is empty` are always textual.
+//! * A date-only value compares calendar days, with the day as written in the cell (its offset
+//!   is ignored): `signup = 2024-03-01` matches `2024-03-01T23:30:00-05:00`. A value with a time
+//!   compares instants; a date-only cell is midnight UTC then.
 //!
-//! # Dates
+//! # Values that do not fit their column
 //!
-//! Accepted, for values and cells alike: `YYYY-MM-DD`; `DD.MM.YYYY` (dots: day first);
-//! `MM/DD/YYYY` (slashes: month first, the US order); day and month may have one digit in the
-//! last two. Each may be followed by a time, `THH:MM[:SS[.fraction]]` or ` HH:MM[:SS[.fraction]]`,
-//! and then an offset `Z`, `+HH:MM`, `+HHMM` or `+HH`; a time without an offset is taken as UTC.
-//! A date-only value compares calendar days, with the day as written in the cell (its offset is
-//! ignored): `signup = 2024-03-01` matches `2024-03-01T23:30:00-05:00`. A value with a time
-//! compares instants; a date-only cell is midnight UTC then.
+//! The text form refuses a bare value that is not a number or a date, with the reason: a decimal
+//! comma (`orders > 1,5`), an ambiguous date (`signup < 01/02/2024`). Against a source's detected
+//! column types ([`Filter::type_problems`], [`Filter::compile_typed`]), a rule on a number, date
+//! or yes/no column must have values of that type (`orders > "abc"` is refused, as is
+//! `vip > "yes"`): otherwise it would silently match nothing. Rules on text columns take any
+//! value.
 
-use chrono::{FixedOffset, NaiveDate, NaiveTime};
+use crate::source::{ColumnInfo, ColumnType};
+use crate::value;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -191,6 +200,24 @@ pub enum ValueKind {
     List,
 }
 
+/// A rule whose value does not fit its column's detected type ([`Filter::type_problems`]): what
+/// the rule builder shows beside the rule, and what saving the segment refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, rename = "FilterRuleProblem")]
+pub struct RuleProblem {
+    /// The rule's column, as the rule names it.
+    pub column: String,
+    pub cmp: Cmp,
+    /// The value (for `in` / `not in`, the element of the list) that does not fit, as written.
+    pub value: String,
+    /// The column's type: `integer`, `number`, `date` or `boolean`.
+    #[ts(type = "string")]
+    pub expected: ColumnType,
+    /// A sentence for the user: what the column holds and how to write the value.
+    pub message: String,
+}
+
 /// What went wrong parsing, validating or compiling a filter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
@@ -212,6 +239,17 @@ pub enum FilterError {
     },
     #[error("the rule on `{column}` is invalid: {message}")]
     InvalidRule { column: String, message: String },
+    /// A rule's value does not fit the type of its column in the source (see
+    /// [`Filter::type_problems`]): `message` says what the column holds and how to write the
+    /// value.
+    #[error("{message}")]
+    ValueType {
+        column: String,
+        /// The value (for a list, the element) that does not fit.
+        value: String,
+        expected: ColumnType,
+        message: String,
+    },
     #[error("the filter is nested more than {max} levels deep")]
     TooDeep { max: usize },
 }
@@ -267,7 +305,16 @@ impl Filter {
 
     /// Parses the text form. See the module documentation for the grammar.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        Parser::new(text)?.parse_filter()
+        Parser::new(text, false)?.parse_filter()
+    }
+
+    /// [`Filter::parse`] for a filter an earlier Segport saved: a bare value the grammar no longer
+    /// reads as a number or a date — a month-first date (`03/01/2024`), a number of more than 15
+    /// digits — is read as the text it is written as (as every value is kept), instead of being
+    /// an error, so that the segment can still be shown and edited; [`Filter::type_problems`]
+    /// then points at it. A run parses strictly and is refused with the reason.
+    pub fn parse_saved(text: &str) -> Result<Filter, FilterError> {
+        Parser::new(text, true)?.parse_filter()
     }
 
     /// The canonical text form; [`Filter::parse`] gives this filter back when it is valid.
@@ -329,6 +376,117 @@ impl Filter {
         Ok(CompiledFilter {
             root: compile_node(self, columns)?,
         })
+    }
+
+    /// [`Filter::compile`] against a source's columns as [`crate::source::inspect`] detects them,
+    /// after checking that every rule's values fit their column's type: the first rule that does
+    /// not is a [`FilterError::ValueType`] (see [`Filter::type_problems`]).
+    pub fn compile_typed(&self, columns: &[ColumnInfo]) -> Result<CompiledFilter, FilterError> {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let compiled = self.compile(&names)?;
+        self.check_types(columns)?;
+        Ok(compiled)
+    }
+
+    /// The first of [`Filter::type_problems`] as a [`FilterError::ValueType`].
+    pub fn check_types(&self, columns: &[ColumnInfo]) -> Result<(), FilterError> {
+        match self.type_problems(columns).into_iter().next() {
+            None => Ok(()),
+            Some(p) => Err(FilterError::ValueType {
+                column: p.column,
+                value: p.value,
+                expected: p.expected,
+                message: p.message,
+            }),
+        }
+    }
+
+    /// The rules whose values do not fit the detected type of their column, in order, each
+    /// with a message that says what the column holds and how to write the value. On a number
+    /// or date column every value of `=`, `!=`, `<`, `<=`, `>`, `>=`, `in` and `not in` must be
+    /// a number (resp. a date) of [`crate::value`] — else the rule compares text with numbers
+    /// and matches nothing; on a yes/no column it must be a boolean, and there is no `<`/`>`.
+    /// Rules on other columns, textual comparisons (`contains`, `starts with`, `is empty`) and
+    /// rules naming an unknown column (which [`Filter::compile`] reports) have none.
+    pub fn type_problems(&self, columns: &[ColumnInfo]) -> Vec<RuleProblem> {
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        let mut out = Vec::new();
+        self.collect_type_problems(columns, &names, 1, &mut out);
+        out
+    }
+
+    fn collect_type_problems(
+        &self,
+        columns: &[ColumnInfo],
+        names: &[String],
+        depth: usize,
+        out: &mut Vec<RuleProblem>,
+    ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match self {
+            Filter::Group { rules, .. } => rules
+                .iter()
+                .for_each(|r| r.collect_type_problems(columns, names, depth + 1, out)),
+            Filter::Not { rule } => rule.collect_type_problems(columns, names, depth + 1, out),
+            Filter::Rule { column, cmp, value } => {
+                let ordered = matches!(cmp, Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge);
+                if !ordered && !matches!(cmp, Cmp::Eq | Cmp::Ne | Cmp::In | Cmp::NotIn) {
+                    return;
+                }
+                let Ok(i) = resolve_column(column, names) else {
+                    return;
+                };
+                let items: &[String] = match value {
+                    Value::Text(t) => std::slice::from_ref(t),
+                    Value::List(items) => items,
+                    Value::None => return,
+                };
+                let expected = columns[i].inferred;
+                let problem = |v: &str, message: String| RuleProblem {
+                    column: column.clone(),
+                    cmp: *cmp,
+                    value: v.to_string(),
+                    expected,
+                    message,
+                };
+                for v in items {
+                    let message = match expected {
+                        ColumnType::Integer | ColumnType::Number if !value::is_number(v) => {
+                            format!(
+                                "`{column}` holds numbers, and “{}” is not a number{}.",
+                                v.trim(),
+                                value::number_problem(v)
+                            )
+                        }
+                        ColumnType::Date if value::parse_date(v).is_none() => format!(
+                            "`{column}` holds dates, and “{}” is {}{}.",
+                            v.trim(),
+                            if value::is_ambiguous_date(v) {
+                                "ambiguous"
+                            } else {
+                                "not a date"
+                            },
+                            value::date_problem(v)
+                        ),
+                        ColumnType::Boolean if ordered => format!(
+                            "`{column}` holds yes/no values, which have no order: compare it with “is” (=) or “is not” (!=) instead of `{cmp}`."
+                        ),
+                        ColumnType::Boolean if value::parse_bool(v).is_none() => format!(
+                            "`{column}` holds yes/no values, and “{}” is not one{}.",
+                            v.trim(),
+                            value::bool_problem(v)
+                        ),
+                        _ => continue,
+                    };
+                    out.push(problem(v, message));
+                    if ordered {
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     fn write_text(&self, out: &mut fmt::Formatter<'_>, nested: bool) -> fmt::Result {
@@ -436,7 +594,7 @@ fn write_column(out: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
 fn write_value(out: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     let bare = text.starts_with(|c: char| c.is_ascii_digit() || c == '-')
         && text.chars().all(is_bare_char)
-        && (is_number_literal(text) || parse_date(text).is_some());
+        && (value::is_number(text) || value::parse_date(text).is_some());
     if bare {
         out.write_str(text)
     } else {
@@ -461,20 +619,6 @@ fn write_quoted(out: &mut fmt::Formatter<'_>, text: &str, quote: char) -> fmt::R
         }
     }
     out.write_char(quote)
-}
-
-/// Is `s` a number as values are written: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
-fn is_number_literal(s: &str) -> bool {
-    let b = s.strip_prefix('-').unwrap_or(s).as_bytes();
-    let int_len = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if int_len == 0 || (int_len > 1 && b[0] == b'0') {
-        return false;
-    }
-    match &b[int_len..] {
-        [] => true,
-        [b'.', frac @ ..] => !frac.is_empty() && frac.iter().all(u8::is_ascii_digit),
-        _ => false,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,15 +865,18 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Bare values that are not numbers or dates are texts, not errors ([`Filter::parse_saved`]).
+    lenient: bool,
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Result<Self, FilterError> {
+    fn new(src: &'a str, lenient: bool) -> Result<Self, FilterError> {
         Ok(Parser {
             src,
             toks: lex(src)?,
             pos: 0,
             depth: 0,
+            lenient,
         })
     }
 
@@ -900,7 +1047,7 @@ impl<'a> Parser<'a> {
                     ">" => Cmp::Gt,
                     _ => Cmp::Ge,
                 };
-                let value = self.parse_value(op)?;
+                let value = self.parse_value(op, false)?;
                 return Ok(Filter::rule(column, cmp, Value::Text(value)));
             }
             Tok::Ident(k) if k.eq_ignore_ascii_case("contains") => Cmp::Contains,
@@ -949,7 +1096,7 @@ impl<'a> Parser<'a> {
         };
         let value = match cmp {
             Cmp::In | Cmp::NotIn => Value::List(self.parse_list(cmp)?),
-            _ => Value::Text(self.parse_value(cmp.as_text())?),
+            _ => Value::Text(self.parse_value(cmp.as_text(), false)?),
         };
         Ok(Filter::rule(column, cmp, value))
     }
@@ -966,7 +1113,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_value(&mut self, after: &str) -> Result<String, FilterError> {
+    fn parse_value(&mut self, after: &str, in_list: bool) -> Result<String, FilterError> {
         let tok = self.peek().clone();
         match tok.tok {
             Tok::Str(s) => {
@@ -974,12 +1121,42 @@ impl<'a> Parser<'a> {
                 Ok(s)
             }
             Tok::Bare(s) => {
-                if is_number_literal(&s) || parse_date(&s).is_some() {
+                if value::is_number(&s) || value::parse_date(&s).is_some() {
+                    self.bump();
+                    // `1,5` outside a list: a decimal comma (a value never follows a comma
+                    // otherwise: rules start with a column name).
+                    if !in_list && self.peek().tok == Tok::Comma {
+                        if let Tok::Bare(next) = self.peek_at(1) {
+                            if next.starts_with(|c: char| c.is_ascii_digit()) {
+                                let written = format!("{s},{next}");
+                                let why = value::number_problem(&written);
+                                return Err(syntax_error(
+                                    self.src,
+                                    tok.start,
+                                    format!("`{written}` is not a number{why}"),
+                                ));
+                            }
+                        }
+                    }
+                    Ok(s)
+                } else if self.lenient {
                     self.bump();
                     Ok(s)
+                } else if value::is_ambiguous_date(&s) {
+                    let why = value::date_problem(&s);
+                    Err(self.error_here(format!("`{s}` is an ambiguous date{why}")))
+                } else if value::looks_like_date(&s) {
+                    let why = value::date_problem(&s);
+                    Err(self.error_here(format!("`{s}` is not a number or a date{why}")))
                 } else {
+                    let why = value::number_problem(&s);
+                    let why = if why.starts_with(':') {
+                        why
+                    } else {
+                        " (numbers: 3, -2.5; dates: 2024-03-01, 01.03.2024, 31/01/2024, 2024-03-01T10:00:00Z)".into()
+                    };
                     Err(self.error_here(format!(
-                        "`{s}` is not a number or a date (numbers: 3, -2.5; dates: 2024-03-01, 01.03.2024, 03/01/2024, 2024-03-01T10:00:00Z); put text in double quotes"
+                        "`{s}` is not a number or a date{why}; put text in double quotes"
                     )))
                 }
             }
@@ -1006,7 +1183,7 @@ impl<'a> Parser<'a> {
         self.bump();
         let mut items = Vec::new();
         while self.peek().tok != Tok::RBracket {
-            items.push(self.parse_value(if items.is_empty() { "[" } else { "," })?);
+            items.push(self.parse_value(if items.is_empty() { "[" } else { "," }, true)?);
             match self.peek().tok {
                 Tok::Comma => {
                     self.bump();
@@ -1038,169 +1215,31 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
 // Typed values
 // ---------------------------------------------------------------------------------------------
 
-/// A cell read as a number. Looser than values: `+3`, `03`, `1e3`, `.5`; never inf or NaN.
-fn parse_cell_number(s: &str) -> Option<f64> {
-    let first = *s.as_bytes().first()?;
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ParsedDate {
-    /// The calendar day as written (days from the common era).
-    day: i32,
-    /// The instant in microseconds since the Unix epoch (no offset = UTC).
-    micros: i64,
-    has_time: bool,
-}
-
-/// Reads up to `max` ASCII digits (at least `min`) at `*i`.
-fn digits(b: &[u8], i: &mut usize, min: usize, max: usize) -> Option<u32> {
-    let mut n = 0u32;
-    let start = *i;
-    while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
-        n = n * 10 + u32::from(b[*i] - b'0');
-        *i += 1;
-    }
-    (*i - start >= min).then_some(n)
-}
-
-fn expect_byte(b: &[u8], i: &mut usize, c: u8) -> Option<()> {
-    (b.get(*i) == Some(&c)).then(|| *i += 1)
-}
-
-/// Parses a date by the rules in the module documentation.
-fn parse_date(s: &str) -> Option<ParsedDate> {
-    let b = s.as_bytes();
-    if b.len() < 8 {
-        return None;
-    }
-    let mut i = 0;
-    let (y, m, d) = if b[4] == b'-' {
-        let y = digits(b, &mut i, 4, 4)?;
-        expect_byte(b, &mut i, b'-')?;
-        let m = digits(b, &mut i, 2, 2)?;
-        expect_byte(b, &mut i, b'-')?;
-        let d = digits(b, &mut i, 2, 2)?;
-        (y, m, d)
-    } else {
-        let first = digits(b, &mut i, 1, 2)?;
-        let sep = *b.get(i)?;
-        if sep != b'.' && sep != b'/' {
-            return None;
-        }
-        i += 1;
-        let second = digits(b, &mut i, 1, 2)?;
-        expect_byte(b, &mut i, sep)?;
-        let y = digits(b, &mut i, 4, 4)?;
-        if sep == b'.' {
-            (y, second, first)
-        } else {
-            (y, first, second)
-        }
-    };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
-    let day = chrono::Datelike::num_days_from_ce(&date);
-    if i == b.len() {
-        let micros = date.and_time(NaiveTime::MIN).and_utc().timestamp_micros();
-        return Some(ParsedDate {
-            day,
-            micros,
-            has_time: false,
-        });
-    }
-    // Time.
-    if !matches!(b[i], b'T' | b't' | b' ') {
-        return None;
-    }
-    i += 1;
-    let hh = digits(b, &mut i, 2, 2)?;
-    expect_byte(b, &mut i, b':')?;
-    let mm = digits(b, &mut i, 2, 2)?;
-    let mut ss = 0;
-    let mut micro = 0;
-    if b.get(i) == Some(&b':') {
-        i += 1;
-        ss = digits(b, &mut i, 2, 2)?;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            let mut frac = 0u32;
-            while i < b.len() && b[i].is_ascii_digit() {
-                if i - start < 6 {
-                    frac = frac * 10 + u32::from(b[i] - b'0');
-                }
-                i += 1;
-            }
-            let n = i - start;
-            if n == 0 {
-                return None;
-            }
-            micro = frac * 10u32.pow(6u32.saturating_sub(n as u32));
-        }
-    }
-    let time = NaiveTime::from_hms_micro_opt(hh, mm, ss, micro)?;
-    let offset_secs: i32 = match b.get(i).copied() {
-        None => 0,
-        Some(b'Z' | b'z') => {
-            i += 1;
-            0
-        }
-        Some(sign @ (b'+' | b'-')) => {
-            i += 1;
-            let oh = digits(b, &mut i, 2, 2)?;
-            if b.get(i) == Some(&b':') {
-                i += 1;
-            }
-            let om = if i < b.len() {
-                digits(b, &mut i, 2, 2)?
-            } else {
-                0
-            };
-            let secs = i32::try_from(oh * 3600 + om * 60).ok()?;
-            if sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        Some(_) => return None,
-    };
-    if i != b.len() {
-        return None;
-    }
-    let offset = FixedOffset::east_opt(offset_secs)?;
-    let local = date.and_time(time);
-    let micros = (local - offset).and_utc().timestamp_micros();
-    Some(ParsedDate {
-        day,
-        micros,
-        has_time: true,
-    })
-}
-
 /// What a rule's value is, by the matching rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Typed {
     Number(f64),
-    Day(i32),
+    Day(NaiveDate),
     Instant(i64),
+    Bool(bool),
     Text,
 }
 
-fn classify(value: &str) -> Typed {
-    let v = value.trim();
-    if is_number_literal(v) {
-        if let Some(n) = parse_cell_number(v) {
-            return Typed::Number(n);
-        }
+/// `equality`: the comparison is `=`, `!=`, `in` or `not in` (booleans have no order).
+fn classify(v: &str, equality: bool) -> Typed {
+    if let Some(n) = value::parse_number(v) {
+        return Typed::Number(n);
     }
-    match parse_date(v) {
-        Some(d) if d.has_time => Typed::Instant(d.micros),
-        Some(d) => Typed::Day(d.day),
-        None => Typed::Text,
+    if let Some(d) = value::parse_date(v) {
+        return if d.has_time {
+            Typed::Instant(d.micros)
+        } else {
+            Typed::Day(d.day)
+        };
+    }
+    match value::parse_bool(v) {
+        Some(b) if equality => Typed::Bool(b),
+        _ => Typed::Text,
     }
 }
 
@@ -1332,8 +1371,10 @@ struct InSet {
     /// Lower-cased ASCII texts, for long lists.
     text_set: Option<HashSet<String>>,
     numbers: Vec<f64>,
-    days: Vec<i32>,
+    days: Vec<NaiveDate>,
     instants: Vec<i64>,
+    /// `[false in the list, true in the list]`.
+    bools: [bool; 2],
 }
 
 const SET_THRESHOLD: usize = 8;
@@ -1343,10 +1384,11 @@ impl InSet {
     fn new(items: &[String]) -> InSet {
         let mut set = InSet::default();
         for item in items {
-            match classify(item) {
+            match classify(item, true) {
                 Typed::Number(n) => set.numbers.push(n),
                 Typed::Day(d) => set.days.push(d),
                 Typed::Instant(t) => set.instants.push(t),
+                Typed::Bool(b) => set.bools[usize::from(b)] = true,
                 Typed::Text => set.texts.push(Needle::new(item.trim())),
             }
         }
@@ -1387,17 +1429,24 @@ impl InSet {
         }
         let mut comparable = true;
         if !self.numbers.is_empty() {
-            match parse_cell_number(cell) {
+            match value::parse_number(cell) {
                 Some(v) if self.numbers.contains(&v) => return Some(true),
                 Some(_) => {}
                 None => comparable = false,
             }
         }
         if !self.days.is_empty() || !self.instants.is_empty() {
-            match parse_date(cell) {
+            match value::parse_date(cell) {
                 Some(d) if self.days.contains(&d.day) || self.instants.contains(&d.micros) => {
                     return Some(true)
                 }
+                Some(_) => {}
+                None => comparable = false,
+            }
+        }
+        if self.bools.contains(&true) {
+            match value::parse_bool(cell) {
+                Some(b) if self.bools[usize::from(b)] => return Some(true),
                 Some(_) => {}
                 None => comparable = false,
             }
@@ -1411,8 +1460,10 @@ enum Test {
     Empty(bool),
     Text(Rel, Needle),
     Number(Rel, f64),
-    Day(Rel, i32),
+    Day(Rel, NaiveDate),
     Instant(Rel, i64),
+    /// `=` (true) or `!=` (false) a boolean.
+    Bool(bool, bool),
     Contains(bool, Needle),
     StartsWith(bool, Needle),
     In(bool, Box<InSet>),
@@ -1427,11 +1478,14 @@ impl Test {
             Test::Text(Rel::Eq, n) => n.equals(cell),
             Test::Text(Rel::Ne, n) => !n.equals(cell),
             Test::Text(rel, n) => rel.holds(n.cmp_cell(cell)),
-            Test::Number(rel, x) => parse_cell_number(cell)
+            Test::Number(rel, x) => value::parse_number(cell)
                 .and_then(|v| v.partial_cmp(x))
                 .is_some_and(|o| rel.holds(o)),
-            Test::Day(rel, x) => parse_date(cell).is_some_and(|d| rel.holds(d.day.cmp(x))),
-            Test::Instant(rel, x) => parse_date(cell).is_some_and(|d| rel.holds(d.micros.cmp(x))),
+            Test::Day(rel, x) => value::parse_date(cell).is_some_and(|d| rel.holds(d.day.cmp(x))),
+            Test::Instant(rel, x) => {
+                value::parse_date(cell).is_some_and(|d| rel.holds(d.micros.cmp(x)))
+            }
+            Test::Bool(eq, x) => value::parse_bool(cell).is_some_and(|b| (b == *x) == *eq),
             Test::Contains(want, n) => n.within(cell) == *want,
             Test::StartsWith(want, n) => n.starts(cell) == *want,
             Test::In(true, set) => set.lookup(cell) == Some(true),
@@ -1485,12 +1539,15 @@ fn compile_node(f: &Filter, columns: &[String]) -> Result<Node, FilterError> {
                 _ => Rel::Ge,
             };
             let test = match cmp {
-                Cmp::Eq | Cmp::Ne | Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge => match classify(text) {
-                    Typed::Number(x) => Test::Number(rel(*cmp), x),
-                    Typed::Day(x) => Test::Day(rel(*cmp), x),
-                    Typed::Instant(x) => Test::Instant(rel(*cmp), x),
-                    Typed::Text => Test::Text(rel(*cmp), Needle::new(text.trim())),
-                },
+                Cmp::Eq | Cmp::Ne | Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge => {
+                    match classify(text, matches!(cmp, Cmp::Eq | Cmp::Ne)) {
+                        Typed::Number(x) => Test::Number(rel(*cmp), x),
+                        Typed::Day(x) => Test::Day(rel(*cmp), x),
+                        Typed::Instant(x) => Test::Instant(rel(*cmp), x),
+                        Typed::Bool(x) => Test::Bool(*cmp == Cmp::Eq, x),
+                        Typed::Text => Test::Text(rel(*cmp), Needle::new(text.trim())),
+                    }
+                }
                 Cmp::Contains | Cmp::NotContains => {
                     Test::Contains(*cmp == Cmp::Contains, Needle::new(text))
                 }

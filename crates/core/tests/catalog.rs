@@ -519,3 +519,46 @@ fn saving_a_segment_refuses_a_rule_whose_value_does_not_fit_its_columns_type() {
     assert_eq!(preview.matching, 1);
     assert_eq!(preview.sample[0][0], "ada@example.com");
 }
+
+#[test]
+fn a_segment_saved_with_a_month_first_date_is_still_listed_and_its_rule_is_pointed_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let csv = dir.path().join("signups.csv");
+    std::fs::write(
+        &csv,
+        "email,signup\nada@example.com,2024-03-01\nbob@example.com,2024-01-03\n",
+    )
+    .unwrap();
+    let source = ws.save_source(csv_input("Signups", &csv)).unwrap();
+    // An earlier Segport printed month-first dates bare.
+    ws.store
+        .put_segment(&Segment {
+            id: "old".into(),
+            name: "Old".into(),
+            source_id: source.id.clone(),
+            filter: Some("signup = 03/01/2024".into()),
+        })
+        .unwrap();
+    let listed = ws.segments().unwrap();
+    let want = Filter::rule("signup", Cmp::Eq, Value::Text("03/01/2024".into()));
+    assert_eq!(listed[0].filter.as_ref(), Some(&want));
+    let problems = ws.segment_rule_problems(&source.id, Some(&want)).unwrap();
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .message
+            .contains("write 2024-01-03 or 2024-03-01"),
+        "{}",
+        problems[0].message
+    );
+    // Its meaning changed (slashes are no longer read month first): the export form's preview
+    // (as a run) refuses it, saying why, until it is fixed.
+    let m = Mapping {
+        email: "email".into(),
+        ..Mapping::default()
+    };
+    let err = ws.preview_mapping("old", &m).unwrap_err();
+    assert_eq!(err.code(), "segment.filter_invalid");
+    assert!(err.to_string().contains("ambiguous"), "{err}");
+}

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use segport_core::filter::{
     count_and_sample, try_count_and_sample, Cmp, Filter, FilterError, GroupOp, Value, MAX_DEPTH,
 };
+use segport_core::source::{ColumnInfo, ColumnType};
 
 fn t(s: &str) -> Value {
     Value::Text(s.into())
@@ -366,7 +367,10 @@ fn prints_quotes_where_needed() {
         (rule("1st", Cmp::IsEmpty, Value::None), "`1st` is empty"),
         (rule("x", Cmp::Eq, t("01234")), r#"x = "01234""#),
         (rule("x", Cmp::Eq, t("1.50")), "x = 1.50"),
-        (rule("x", Cmp::Eq, t("03/01/2024")), "x = 03/01/2024"),
+        (rule("x", Cmp::Eq, t("31/01/2024")), "x = 31/01/2024"),
+        (rule("x", Cmp::Eq, t("03/01/2024")), r#"x = "03/01/2024""#),
+        (rule("x", Cmp::Eq, t("1e3")), r#"x = "1e3""#),
+        (rule("x", Cmp::Eq, t("+3")), r#"x = "+3""#),
         (
             rule("x", Cmp::Eq, t("2024-03-01 10:00")),
             r#"x = "2024-03-01 10:00""#,
@@ -451,8 +455,10 @@ fn numbers_compare_as_numbers() {
     assert!(m("x >= 10", "10.0"));
     assert!(m("x = 10", "10.00"));
     assert!(m("x = 10", " 10 "));
-    assert!(m("x = 10", "+10"));
-    assert!(m("x = 10", "1e1"));
+    // Cells follow the values' grammar (crate::value): no `+`, no exponent, no leading zero.
+    assert!(!m("x = 10", "+10"));
+    assert!(!m("x = 10", "1e1"));
+    assert!(!m("x = 10", "010"));
     assert!(m("x < 0.5", "0.25"));
     assert!(m("x > -2.5", "-2"));
     assert!(!m("x > -2.5", "-3"));
@@ -484,8 +490,16 @@ fn dates_compare_as_dates() {
     assert!(!m("x > 2024-01-01", "2024-01-01"));
     assert!(m("x = 2024-03-01", "01.03.2024"), "dots: day first");
     assert!(m("x = 2024-03-01", "1.3.2024"));
-    assert!(m("x = 2024-03-01", "03/01/2024"), "slashes: month first");
-    assert!(m("x = 2024-03-01", "3/1/2024"));
+    assert!(m("x = 2024-01-31", "31/01/2024"), "slashes: day first");
+    assert!(m("x = 2024-05-05", "5/5/2024"), "day and month alike");
+    assert!(
+        !m("x = 2024-03-01", "01/03/2024") && !m("x = 2024-01-03", "01/03/2024"),
+        "an ambiguous slash date is no date at all"
+    );
+    assert!(
+        !m("x = 2024-01-31", "01/31/2024"),
+        "month first is not read"
+    );
     assert!(
         m("x = 2024-03-01", "2024-03-01T23:30:00-05:00"),
         "a day compares the day as written"
@@ -499,7 +513,7 @@ fn dates_compare_as_dates() {
         !m("x > 2024-01-01", "2024-13-01"),
         "invalid dates don't parse"
     );
-    assert!(!m("x > 2024-01-01", "31/12/2024"), "no 31st month");
+    assert!(!m("x > 2024-01-01", "12/31/2024"), "no 31st month");
     // Instants: offsets count; no offset = UTC; a date-only cell is midnight UTC.
     assert!(m("x = 2024-03-01T10:00:00Z", "2024-03-01T12:00:00+02:00"));
     assert!(m("x = 2024-03-01T10:00:00Z", "2024-03-01 10:00:00"));
@@ -509,6 +523,213 @@ fn dates_compare_as_dates() {
     assert!(m("x = 2024-03-01T00:00:00Z", "2024-03-01"));
     assert!(m("x >= 2024-03-01T10:00Z", "2024-03-01T05:00:00-05:00"));
     assert!(!m("x > 2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z"));
+}
+
+#[test]
+fn yes_and_no_compare_as_booleans() {
+    for cell in ["yes", "YES", "true", "True", " TRUE "] {
+        assert!(m("x = \"yes\"", cell), "{cell:?}");
+        assert!(m("x = \"TRUE\"", cell), "{cell:?}");
+        assert!(!m("x != \"true\"", cell), "{cell:?}");
+        assert!(m("x in [\"true\"]", cell), "{cell:?}");
+        assert!(!m("x not in [\"yes\"]", cell), "{cell:?}");
+    }
+    for cell in ["no", "False", "NO"] {
+        assert!(!m("x = \"yes\"", cell), "{cell:?}");
+        assert!(m("x != \"yes\"", cell), "{cell:?}");
+        assert!(m("x = \"false\"", cell), "{cell:?}");
+        assert!(m("x not in [\"yes\"]", cell), "{cell:?}");
+    }
+    // A typed comparison needs a cell of its type, as for numbers and dates.
+    for cell in ["", "maybe", "1", "y"] {
+        assert!(!m("x = \"yes\"", cell), "{cell:?}");
+        assert!(!m("x != \"yes\"", cell), "{cell:?}");
+        assert!(!m("x not in [\"yes\"]", cell), "{cell:?}");
+    }
+    // Booleans have no order: `<`/`>` with a boolean word compare text, as before.
+    assert!(m("x > \"no\"", "yes"));
+}
+
+#[test]
+fn a_decimal_comma_or_an_ambiguous_date_in_the_text_form_says_how_to_write_it() {
+    let (msg, offset, _, col, _) = parse_err("orders > 1,5");
+    assert!(msg.starts_with("`1,5` is not a number"), "{msg}");
+    assert!(msg.contains("write 1.5"), "{msg}");
+    assert_eq!((offset, col), (9, 10));
+    let (msg, _, _, _, _) = parse_err("country = \"PL\" and orders >= -1,25");
+    assert!(msg.contains("write -1.25"), "{msg}");
+    // In a list the comma separates values.
+    assert_eq!(
+        parse("orders in [1,5]"),
+        rule("orders", Cmp::In, list(&["1", "5"]))
+    );
+
+    let (msg, _, _, col, _) = parse_err("signup < 01/02/2024");
+    assert!(
+        msg.starts_with("`01/02/2024` is an ambiguous date"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("1 February 2024 or 2 January 2024")
+            && msg.contains("write 2024-02-01 or 2024-01-02"),
+        "{msg}"
+    );
+    assert_eq!(col, 10);
+    let (msg, _, _, _, _) = parse_err("signup < 01/31/2024");
+    assert!(
+        msg.contains("read day first") && msg.contains("2024-01-31"),
+        "{msg}"
+    );
+    // Unambiguous day-first dates are dates.
+    assert_eq!(
+        parse("signup < 31/01/2024"),
+        rule("signup", Cmp::Lt, t("31/01/2024"))
+    );
+    let (msg, _, _, _, _) = parse_err("orders > 1e3");
+    assert!(msg.contains("exponent"), "{msg}");
+}
+
+#[test]
+fn a_filter_saved_by_an_earlier_version_still_reads() {
+    // Earlier versions printed month-first dates and long numbers bare.
+    for (text, value) in [
+        ("signup = 03/01/2024", "03/01/2024"),
+        ("signup < 12/31/2024", "12/31/2024"),
+        ("id = 12345678901234567890", "12345678901234567890"),
+    ] {
+        assert!(Filter::parse(text).is_err(), "{text}");
+        let f = Filter::parse_saved(text).expect("reads");
+        let Filter::Rule { value: v, .. } = &f else {
+            panic!("{f:?}")
+        };
+        assert_eq!(v, &t(value));
+        // Printed again, the value is quoted: the strict parser reads it back.
+        assert_eq!(parse(&f.to_text()), f);
+    }
+    // Real mistakes are still errors.
+    assert!(Filter::parse_saved("x = ").is_err());
+}
+
+fn typed_columns() -> Vec<ColumnInfo> {
+    [
+        ("orders", ColumnType::Integer),
+        ("total", ColumnType::Number),
+        ("signup", ColumnType::Date),
+        ("vip", ColumnType::Boolean),
+        ("city", ColumnType::Text),
+        ("email", ColumnType::Email),
+    ]
+    .into_iter()
+    .map(|(name, inferred)| ColumnInfo {
+        name: name.into(),
+        inferred,
+    })
+    .collect()
+}
+
+/// The problems of one rule against [`typed_columns`].
+fn problems(f: &Filter) -> Vec<String> {
+    f.type_problems(&typed_columns())
+        .into_iter()
+        .map(|p| p.message)
+        .collect()
+}
+
+#[test]
+fn a_rule_whose_value_does_not_fit_its_columns_type_is_refused_with_a_message() {
+    let cases: &[(&str, Cmp, &str, &str)] = &[
+        (
+            "orders",
+            Cmp::Gt,
+            "abc",
+            "`orders` holds numbers, and “abc” is not a number",
+        ),
+        ("orders", Cmp::Gt, "1,5", "write 1.5"),
+        ("total", Cmp::Le, "1e3", "exponent"),
+        (
+            "signup",
+            Cmp::Lt,
+            "01/02/2024",
+            "“01/02/2024” is ambiguous: it could be 1 February 2024 or 2 January 2024",
+        ),
+        (
+            "signup",
+            Cmp::Eq,
+            "next week",
+            "`signup` holds dates, and “next week” is not a date",
+        ),
+        (
+            "vip",
+            Cmp::Eq,
+            "1",
+            "`vip` holds yes/no values, and “1” is not one: 1 and 0 are numbers",
+        ),
+        ("vip", Cmp::Gt, "yes", "which have no order"),
+        ("VIP", Cmp::Ne, "maybe", "`VIP` holds yes/no values"),
+    ];
+    for (column, cmp, value, want) in cases {
+        let f = rule(column, *cmp, t(value));
+        let got = problems(&f);
+        assert_eq!(got.len(), 1, "{f}: {got:?}");
+        assert!(
+            got[0].contains(want),
+            "{f}: {:?} should contain {want:?}",
+            got[0]
+        );
+        // The same check refuses the filter, pointing at the column and the value.
+        match f.compile_typed(&typed_columns()) {
+            Err(FilterError::ValueType {
+                column: c,
+                value: v,
+                message,
+                ..
+            }) => {
+                assert_eq!((c.as_str(), v.as_str()), (*column, *value));
+                assert_eq!(message, got[0]);
+            }
+            other => panic!("{f}: expected a ValueType error, got {other:?}"),
+        }
+    }
+
+    // Each element of a list is checked; the problem names the element.
+    let f = rule("orders", Cmp::In, list(&["1", "two", "3"]));
+    let p = f.type_problems(&typed_columns());
+    assert_eq!(p.len(), 1);
+    assert_eq!((p[0].value.as_str(), p[0].cmp), ("two", Cmp::In));
+
+    // Nested, negated, several: all are listed, in order.
+    let f = Filter::and(vec![
+        Filter::not(rule("orders", Cmp::Ge, t("x"))),
+        Filter::or(vec![rule("signup", Cmp::Gt, t("2024-13-01"))]),
+    ]);
+    assert_eq!(problems(&f).len(), 2);
+
+    // What fits is fine: values of the column's type, text columns with anything, textual
+    // comparisons on typed columns, emptiness tests.
+    for f in [
+        rule("orders", Cmp::Gt, t(" 3 ")),
+        rule("orders", Cmp::Lt, t("2.5")),
+        rule("total", Cmp::In, list(&["1", "-0.5"])),
+        rule("signup", Cmp::Ge, t("2024-01-31")),
+        rule("signup", Cmp::Lt, t("31/01/2024")),
+        rule("signup", Cmp::Lt, t("31.01.2024 10:00")),
+        rule("vip", Cmp::Eq, t("TRUE")),
+        rule("vip", Cmp::NotIn, list(&["no"])),
+        rule("city", Cmp::Eq, t("01/02/2024")),
+        rule("city", Cmp::Gt, t("abc")),
+        rule("email", Cmp::Eq, t("1,5")),
+        rule("orders", Cmp::Contains, t("abc")),
+        rule("orders", Cmp::StartsWith, t("1,")),
+        rule("signup", Cmp::IsEmpty, Value::None),
+        rule("unknown", Cmp::Gt, t("abc")),
+    ] {
+        assert_eq!(problems(&f), Vec::<String>::new(), "{f}");
+    }
+    // An unknown column is the compile error it always was.
+    assert!(matches!(
+        rule("unknown", Cmp::Gt, t("abc")).compile_typed(&typed_columns()),
+        Err(FilterError::UnknownColumn { .. })
+    ));
 }
 
 #[test]

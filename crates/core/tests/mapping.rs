@@ -353,6 +353,25 @@ fn e164_phone_numbers_pass_through_whatever_the_default_country() {
 }
 
 #[test]
+fn a_leading_00_is_a_country_code_without_a_default_country() {
+    let none = phone_mapper(None, InvalidPhone::Reject);
+    assert_eq!(
+        phone_of(&none, "0048 601 234 567"),
+        Ok(Some("+48601234567".into()))
+    );
+    assert_eq!(
+        phone_of(&none, "0044 20 7946 0958"),
+        Ok(Some("+442079460958".into()))
+    );
+    // With a default country, that country's international prefix is used (US: 011).
+    let us = phone_mapper(Some("US"), InvalidPhone::Reject);
+    assert_eq!(
+        phone_of(&us, "011 48 601 234 567"),
+        Ok(Some("+48601234567".into()))
+    );
+}
+
+#[test]
 fn a_phone_that_cannot_be_normalised_rejects_the_row_naming_the_value() {
     let pl = phone_mapper(Some("PL"), InvalidPhone::Reject);
     for garbage in [
@@ -958,8 +977,13 @@ proptest! {
     ) {
         let id = country.parse().ok();
         if let Ok(e164) = normalize_phone(&p, id) {
-            // The same text as the crate's own E.164 formatter.
-            let n = phonenumber::parse(id, &p).unwrap();
+            // The same text as the crate's own E.164 formatter (a leading 00 without a default
+            // country is the international prefix).
+            let international = match (id, p.strip_prefix("00")) {
+                (None, Some(rest)) => format!("+{rest}"),
+                _ => p.clone(),
+            };
+            let n = phonenumber::parse(id, &international).unwrap();
             prop_assert_eq!(&e164, &n.format().mode(phonenumber::Mode::E164).to_string());
             prop_assert!(e164.starts_with('+'));
             prop_assert!((8..=16).contains(&e164.len()), "{}", e164);

@@ -1,5 +1,6 @@
 use super::{err, CmdResult};
 use crate::AppState;
+use segport_core::catalog::MappingSuggestion;
 use segport_core::model::{
     ExportInput, ExportView, KlaviyoList, KlaviyoLists, Mapping, MappingPreview,
 };
@@ -20,9 +21,13 @@ pub fn delete_export(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_export(&id).map_err(err)
 }
 
-/// A mapping pre-selected from the segment's column headers (email, phone, names…).
+/// A mapping pre-selected from the segment's column headers (email, phone, names…), the phone's
+/// default country from the file or this computer's locale, and a hint for the phone field.
 #[tauri::command(async)]
-pub fn suggest_mapping(state: State<'_, AppState>, segment_id: String) -> CmdResult<Mapping> {
+pub fn suggest_mapping(
+    state: State<'_, AppState>,
+    segment_id: String,
+) -> CmdResult<MappingSuggestion> {
     state.ws()?.suggest_mapping(&segment_id).map_err(err)
 }
 

@@ -3,7 +3,7 @@
 use super::{err, CmdResult};
 use crate::AppState;
 use segport_core::catalog;
-use segport_core::filter::Filter;
+use segport_core::filter::{Filter, RuleProblem};
 use segport_core::model::{
     PickedFile, SegmentInput, SegmentPreview, SegmentView, SourceInput, SourceKind, SourceView,
 };
@@ -12,7 +12,20 @@ use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 /// Test hook: the end-to-end suite cannot drive a native GTK dialog, so it names the file here.
+/// Read only through [`test_picked_file`].
 pub(crate) const TEST_PICK_ENV: &str = "SEGPORT_TEST_PICK_FILE";
+
+/// The file [`TEST_PICK_ENV`] names, in a debug build only (what the WebDriver suite and the
+/// mock-runtime tests run). A release build never reads the variable: a file "picked" from the
+/// environment would bypass the rule that the app only opens files the user chose in the native
+/// dialog, so whatever the environment of a user's desktop session holds, a release build
+/// always asks.
+pub(crate) fn test_picked_file() -> Option<PathBuf> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    std::env::var_os(TEST_PICK_ENV).map(PathBuf::from)
+}
 
 /// Sample rows the segment editor shows.
 const PREVIEW_SAMPLE: usize = 10;
@@ -23,8 +36,8 @@ pub async fn pick_source_file<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> CmdResult<Option<PickedFile>> {
-    let picked: Option<PathBuf> = match std::env::var_os(TEST_PICK_ENV) {
-        Some(p) => Some(PathBuf::from(p)),
+    let picked: Option<PathBuf> = match test_picked_file() {
+        Some(p) => Some(p),
         None => {
             let (tx, rx) = tokio::sync::oneshot::channel();
             app.dialog()
@@ -102,6 +115,20 @@ pub fn delete_segment(state: State<'_, AppState>, id: String) -> CmdResult<()> {
     state.ws()?.delete_segment(&id).map_err(err)
 }
 
+/// The rules of `filter` whose values do not fit their column's type in the source (the rule
+/// builder shows each beside its rule; saving refuses them).
+#[tauri::command(async)]
+pub fn check_segment_rules(
+    state: State<'_, AppState>,
+    source_id: String,
+    filter: Option<Filter>,
+) -> CmdResult<Vec<RuleProblem>> {
+    state
+        .ws()?
+        .segment_rule_problems(&source_id, filter.as_ref())
+        .map_err(err)
+}
+
 /// Live count and sample rows of a source under `filter` (the segment editor's preview).
 /// Streams the whole file on a worker thread.
 #[tauri::command]
@@ -117,4 +144,25 @@ pub async fn preview_segment(
     .await
     .map_err(|e| err(segport_core::CoreError::Config(e.to_string())))?
     .map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pick_file_hook_works_in_debug_builds_only() {
+        std::env::set_var(TEST_PICK_ENV, "/tmp/picked-by-the-environment.csv");
+        let picked = test_picked_file();
+        std::env::remove_var(TEST_PICK_ENV);
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                picked,
+                Some(PathBuf::from("/tmp/picked-by-the-environment.csv"))
+            );
+        } else {
+            assert_eq!(picked, None, "a release build must always open the dialog");
+        }
+        assert_eq!(test_picked_file(), None, "unset: the dialog");
+    }
 }

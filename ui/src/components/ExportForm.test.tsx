@@ -66,9 +66,11 @@ beforeEach(() => {
   }
   listSegments.mockResolvedValue([fileSegment(), orders]);
   inspectSource.mockImplementation(async (id) => (id === "src-orders" ? ordersSource : fileSource()));
-  suggestMapping.mockImplementation(async (id) =>
-    id === "seg-orders" ? { email: "mail" } : { email: "E-mail", first_name: "First", last_name: "Last", phone_number: "Phone" },
-  );
+  suggestMapping.mockImplementation(async (id) => ({
+    mapping:
+      id === "seg-orders" ? { email: "mail" } : { email: "E-mail", first_name: "First", last_name: "Last", phone_number: "Phone" },
+    phoneHint: null,
+  }));
   previewMapping.mockResolvedValue({ profiles: [] });
 });
 
@@ -140,6 +142,45 @@ describe("mapping pre-selection", () => {
     await chooseSegment("Big orders");
     await waitFor(() => expect(select("mapping-email").value).toBe("mail"));
     expect(select("mapping-first_name").value).toBe("");
+  });
+
+  it("proposes the file's default country for national phone numbers, saying why beside the phone field", async () => {
+    const why = "Numbers without a country code (like “601 234 567”) are read as numbers of PL, the most common country in the column “country”.";
+    suggestMapping.mockResolvedValue({
+      mapping: { email: "E-mail", phone_number: "Phone", default_country: "PL" },
+      phoneHint: why,
+    });
+    renderForm();
+
+    await chooseSegment();
+
+    await waitFor(() => expect(select("mapping-phone_number").value).toBe("Phone"));
+    expect(screen.getByTestId<HTMLInputElement>("mapping-default_country").value).toBe("PL");
+    const hint = screen.getByTestId("mapping-phone-hint");
+    expect(hint).toHaveTextContent(why);
+    expect(select("mapping-phone_number")).toHaveAccessibleDescription(expect.stringContaining("most common country"));
+    // Another country chosen: the explanation no longer applies.
+    await userEvent.clear(screen.getByTestId("mapping-default_country"));
+    await userEvent.type(screen.getByTestId("mapping-default_country"), "DE");
+    expect(screen.queryByTestId("mapping-phone-hint")).toBeNull();
+  });
+
+  it("leaves the phone unmapped with a hint when no default country reads the numbers", async () => {
+    const why = "Phone not mapped: “Phone” has numbers without a country code (like “601 234 567”) — choose the default country, then the phone column.";
+    suggestMapping.mockResolvedValue({ mapping: { email: "E-mail" }, phoneHint: why });
+    renderForm();
+
+    await chooseSegment();
+
+    await waitFor(() => expect(select("mapping-email").value).toBe("E-mail"));
+    expect(select("mapping-phone_number").value).toBe("");
+    expect(screen.getByTestId<HTMLInputElement>("mapping-default_country").value).toBe("");
+    expect(screen.getByTestId("mapping-phone-hint")).toHaveTextContent("choose the default country");
+    // Still shown once the column is chosen, until a default country is.
+    await userEvent.selectOptions(select("mapping-phone_number"), "Phone");
+    expect(screen.getByTestId("mapping-phone-hint")).toBeInTheDocument();
+    await userEvent.type(screen.getByTestId("mapping-default_country"), "PL");
+    expect(screen.queryByTestId("mapping-phone-hint")).toBeNull();
   });
 
   it("does not overwrite a saved export's mapping", async () => {

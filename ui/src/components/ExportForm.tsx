@@ -1,12 +1,21 @@
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import * as api from "../api";
-import type { ConnectionView, ExportInput, ExportMode, ExportView, SegmentView, SourceView } from "../api";
+import type {
+  ConnectionView,
+  ExportInput,
+  ExportMode,
+  ExportView,
+  MappingSuggestion,
+  SegmentView,
+  SourceView,
+} from "../api";
 import {
   applySuggestion,
   draftFromMapping,
   emptyDraft,
   hasMappingErrors,
   mappingFromDraft,
+  phoneHint,
   validateMapping,
   type MappingDraft,
 } from "../mapping";
@@ -65,6 +74,8 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
   // An existing export keeps its saved mapping; a new one waits for a segment (and its suggestion).
   const [draft, setDraft] = useState<MappingDraft>(() => (existing ? draftFromMapping(existing.mapping) : emptyDraft()));
   const [suggestion, setSuggestion] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  // The last suggestion applied, for the phone field's hint.
+  const [suggested, setSuggested] = useState<MappingSuggestion | null>(null);
   const [mode, setMode] = useState<ExportMode>(existing?.mode ?? "upsert");
   const [guard, setGuard] = useState<GuardDraft>(() => draftFromGuard(existing?.removalGuard));
   const [schedule, setSchedule] = useState<ScheduleDraft>(() =>
@@ -123,13 +134,15 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
     setLoadError(null);
     setFormError(null);
     const ticket = ++suggestTicket.current;
+    setSuggested(null);
     if (!next) return;
     setSuggestion({ busy: true, error: null });
     api
       .suggestMapping(next)
-      .then((mapping) => {
+      .then((found) => {
         if (ticket !== suggestTicket.current) return;
-        setDraft((d) => applySuggestion(d, mapping));
+        setDraft((d) => applySuggestion(d, found));
+        setSuggested(found);
         setSuggestion({ busy: false, error: null });
       })
       .catch((e: unknown) => {
@@ -372,6 +385,7 @@ export function ExportForm({ existing, connections, onSaved, onCancel, onGoToCon
             setDraft(next);
             setFormError(null);
           }}
+          phoneHint={phoneHint(draft, suggested)}
           disabled={saving}
         />
         <MappingPreview segmentId={segmentId || null} mapping={previewMapping} />

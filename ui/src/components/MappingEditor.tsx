@@ -17,6 +17,11 @@ interface MappingEditorProps {
   columns: string[];
   errors: MappingErrors;
   onChange: (draft: MappingDraft) => void;
+  /**
+   * Beside the phone field: why the suggested default country was chosen, or why the phone
+   * column was left unmapped (see `phoneHint` in mapping.ts).
+   */
+  phoneHint?: string | null;
   disabled?: boolean;
 }
 
@@ -43,7 +48,7 @@ function ColumnOptions({ columns, value, required }: { columns: string[]; value:
  * Which columns become which Klaviyo profile attributes: the standard ones (the location
  * fields under "More attributes"), phone handling and custom properties.
  */
-export function MappingEditor({ draft, columns, errors, onChange, disabled }: MappingEditorProps) {
+export function MappingEditor({ draft, columns, errors, onChange, phoneHint, disabled }: MappingEditorProps) {
   const id = useId();
   const moreMapped = MORE_FIELDS.some((f) => draft.columns[f.key] !== "");
   const [moreOpen, setMoreOpen] = useState(moreMapped);
@@ -65,7 +70,12 @@ export function MappingEditor({ draft, columns, errors, onChange, disabled }: Ma
   function field(info: FieldInfo) {
     const fieldId = `${id}-attr-${info.key}`;
     const error = errors.columns[info.key];
-    const describedBy = [info.hint ? `${fieldId}-hint` : null, error ? `${fieldId}-error` : null]
+    const note = info.key === "phone_number" ? phoneHint : null;
+    const describedBy = [
+      info.hint ? `${fieldId}-hint` : null,
+      note ? `${fieldId}-note` : null,
+      error ? `${fieldId}-error` : null,
+    ]
       .filter(Boolean)
       .join(" ");
     return (
@@ -89,6 +99,15 @@ export function MappingEditor({ draft, columns, errors, onChange, disabled }: Ma
         {info.hint && (
           <p id={`${fieldId}-hint`} className="hint">
             {info.hint}
+          </p>
+        )}
+        {note && (
+          <p
+            id={`${fieldId}-note`}
+            className={draft.columns.phone_number ? "hint" : "hint warn-text"}
+            data-testid="mapping-phone-hint"
+          >
+            {note}
           </p>
         )}
         {error && (

@@ -2,8 +2,8 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { useEffect, useState } from "react";
 import { describe, expect, it } from "vitest";
-import type { Filter, SourceColumn } from "../api";
-import { fromFilter, newGroup, toFilter, type GroupRow } from "../filterModel";
+import type { Filter, FilterRuleProblem, SourceColumn } from "../api";
+import { fromFilter, newGroup, newRule, toFilter, type GroupRow } from "../filterModel";
 import { RuleBuilder } from "./RuleBuilder";
 
 const COLUMNS: SourceColumn[] = [
@@ -13,7 +13,7 @@ const COLUMNS: SourceColumn[] = [
 ];
 
 /** Renders the builder over its own state and exposes the filter it describes. */
-function renderBuilder(initial: GroupRow = newGroup("and")) {
+function renderBuilder(initial: GroupRow = newGroup("and"), problems: FilterRuleProblem[] = []) {
   const result: { filter: Filter | null; root: GroupRow | null } = { filter: null, root: null };
   function Harness() {
     const [root, setRoot] = useState(initial);
@@ -21,7 +21,7 @@ function renderBuilder(initial: GroupRow = newGroup("and")) {
       result.root = root;
       result.filter = toFilter(root);
     }, [root]);
-    return <RuleBuilder root={root} onChange={setRoot} columns={COLUMNS} />;
+    return <RuleBuilder root={root} onChange={setRoot} columns={COLUMNS} problems={problems} />;
   }
   render(<Harness />);
   return result;
@@ -50,6 +50,41 @@ async function fillRule(rule: HTMLElement, column: string, cmp: string, value?: 
     await user.type(input, value);
   }
 }
+
+describe("rule builder: values that do not fit their column", () => {
+  const problem = (value: string, cmp: FilterRuleProblem["cmp"] = "gt"): FilterRuleProblem => ({
+    column: "orders",
+    cmp,
+    value,
+    expected: "integer",
+    message: `\`orders\` holds numbers, and “${value}” is not a number.`,
+  });
+
+  it("shows the message beside the value of exactly the rule it is about", () => {
+    const root = newGroup("and", [newRule("orders", "gt", "abc"), newRule("orders", "lt", "abc"), newRule("country", "eq", "abc")]);
+    renderBuilder(root, [problem("abc")]);
+    const [bad, otherCmp, otherColumn] = rules();
+    const message = within(bad.closest("li")!).getByTestId("rule-type-problem");
+    expect(message).toHaveTextContent("`orders` holds numbers, and “abc” is not a number.");
+    const input = within(bad).getByTestId("rule-value");
+    expect(input).toHaveAttribute("aria-invalid", "true");
+    expect(input).toHaveAccessibleDescription(/is not a number/);
+    for (const fine of [otherCmp, otherColumn]) {
+      expect(within(fine.closest("li")!).queryByTestId("rule-type-problem")).toBeNull();
+      expect(within(fine).getByTestId("rule-value")).not.toHaveAttribute("aria-invalid");
+    }
+  });
+
+  it("names the element of a list, and goes once the value is edited", async () => {
+    const user = userEvent.setup();
+    renderBuilder(newGroup("and", [newRule("orders", "in", "1, two, 3")]), [problem("two", "in")]);
+    expect(screen.getByTestId("rule-type-problem")).toHaveTextContent("“two”");
+    const input = screen.getByTestId("rule-value");
+    await user.clear(input);
+    await user.type(input, "1, 2, 3");
+    expect(screen.queryByTestId("rule-type-problem")).toBeNull();
+  });
+});
 
 describe("rule builder", () => {
   it("adding rules and a nested group produces the exact Filter tree", async () => {

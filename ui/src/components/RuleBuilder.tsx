@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef } from "react";
-import type { FilterCmp, FilterGroupOp, SourceColumn } from "../api";
+import type { FilterCmp, FilterGroupOp, FilterRuleProblem, SourceColumn } from "../api";
 import {
   addToGroup,
   CMP_LABEL,
@@ -7,6 +7,7 @@ import {
   newGroup,
   newRule,
   OP_LABEL,
+  problemFor,
   removeRow,
   ruleProblem,
   splitList,
@@ -29,6 +30,11 @@ interface RuleBuilderProps {
   onChange: Update;
   /** The source's columns (what the column lists offer). */
   columns: SourceColumn[];
+  /**
+   * Rules whose value does not fit their column's type (from `api.checkSegmentRules`): each is
+   * shown beside its rule's value.
+   */
+  problems?: readonly FilterRuleProblem[];
   disabled?: boolean;
 }
 
@@ -54,7 +60,7 @@ function placeholder(rule: RuleRow, columns: SourceColumn[]): string {
  * "Keep rows where [all of | any of] …": rules (column, comparison, value) and groups of rules,
  * with no syntax to learn. Edits a `GroupRow` tree (see `filterModel.ts`).
  */
-export function RuleBuilder({ root, onChange, columns, disabled }: RuleBuilderProps) {
+export function RuleBuilder({ root, onChange, columns, problems = [], disabled }: RuleBuilderProps) {
   const container = useRef<HTMLDivElement>(null);
   const focusNext = useRef<FocusTarget | null>(null);
 
@@ -80,6 +86,7 @@ export function RuleBuilder({ root, onChange, columns, disabled }: RuleBuilderPr
         depth={0}
         path=""
         columns={columns}
+        problems={problems}
         update={onChange}
         focus={focus}
         disabled={disabled}
@@ -90,6 +97,7 @@ export function RuleBuilder({ root, onChange, columns, disabled }: RuleBuilderPr
 
 interface EditorProps {
   columns: SourceColumn[];
+  problems: readonly FilterRuleProblem[];
   update: Update;
   focus: (target: FocusTarget) => void;
   disabled?: boolean;
@@ -101,6 +109,7 @@ function GroupEditor({
   path,
   parentId,
   columns,
+  problems,
   update,
   focus,
   disabled,
@@ -199,6 +208,7 @@ function GroupEditor({
                 path={childPath}
                 groupId={group.id}
                 columns={columns}
+                problems={problems}
                 update={update}
                 focus={focus}
                 disabled={disabled}
@@ -211,6 +221,7 @@ function GroupEditor({
                   path={childPath}
                   parentId={group.id}
                   columns={columns}
+                  problems={problems}
                   update={update}
                   focus={focus}
                   disabled={disabled}
@@ -252,13 +263,17 @@ function RuleEditor({
   path,
   groupId,
   columns,
+  problems,
   update,
   focus,
   disabled,
 }: EditorProps & { rule: RuleRow; path: string; groupId: string }) {
   const hintId = useId();
+  const typeId = useId();
   const kind = valueKind(rule.cmp);
   const problem = ruleProblem(rule);
+  const typeProblem = problemFor(rule, problems);
+  const valueDescribedBy = [problem ? hintId : null, typeProblem ? typeId : null].filter(Boolean).join(" ");
   const known = columns.some((c) => c.name === rule.column);
   const label = `Rule ${path}`;
   const listItems = kind === "list" ? splitList(rule.value) : [];
@@ -331,7 +346,8 @@ function RuleEditor({
             }}
             placeholder={placeholder(rule, columns)}
             aria-label={kind === "list" ? `${label}: values, separated by commas` : `${label}: value`}
-            aria-describedby={problem ? hintId : undefined}
+            aria-describedby={valueDescribedBy || undefined}
+            aria-invalid={typeProblem ? true : undefined}
             autoComplete="off"
             spellCheck={false}
             className="rule-value"
@@ -352,6 +368,11 @@ function RuleEditor({
           Remove
         </button>
       </div>
+      {typeProblem && (
+        <p className="field-error rule-type-problem" id={typeId} data-testid="rule-type-problem">
+          {typeProblem.message}
+        </p>
+      )}
       {listItems.length > 0 && (
         <ul className="chips rule-chips" aria-label={`${label}: ${listItems.length} values`} data-testid="rule-chips">
           {listItems.map((item, index) => (

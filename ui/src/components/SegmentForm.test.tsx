@@ -1,17 +1,18 @@
 import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as api from "../api";
-import type { SegmentPreview } from "../api";
+import type { FilterRuleProblem, SegmentPreview } from "../api";
 import { segmentPreview, segmentView, sourceView } from "../test/fixtures";
-import { PREVIEW_DEBOUNCE_MS, SegmentForm } from "./SegmentForm";
+import { PREVIEW_DEBOUNCE_MS, RULE_CHECK_DEBOUNCE_MS, SegmentForm } from "./SegmentForm";
 
 vi.mock("../api", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../api")>();
-  return { ...actual, previewSegment: vi.fn(), saveSegment: vi.fn() };
+  return { ...actual, previewSegment: vi.fn(), saveSegment: vi.fn(), checkSegmentRules: vi.fn() };
 });
 
 const previewSegment = vi.mocked(api.previewSegment);
 const saveSegment = vi.mocked(api.saveSegment);
+const checkSegmentRules = vi.mocked(api.checkSegmentRules);
 
 function deferred<T>() {
   let resolve: (value: T) => void = () => {};
@@ -51,7 +52,9 @@ beforeEach(() => {
   vi.useFakeTimers();
   previewSegment.mockReset();
   saveSegment.mockReset();
+  checkSegmentRules.mockReset();
   previewSegment.mockResolvedValue(segmentPreview());
+  checkSegmentRules.mockResolvedValue([]);
 });
 
 afterEach(() => {
@@ -171,6 +174,63 @@ describe("live preview", () => {
     await advance(PREVIEW_DEBOUNCE_MS);
     expect(screen.queryByTestId("segment-error")).toBeNull();
     expect(screen.getByTestId("segment-count")).toHaveTextContent("1 of 2 rows match");
+  });
+});
+
+describe("values that do not fit their column", () => {
+  const decimalComma: FilterRuleProblem = {
+    column: "orders",
+    cmp: "gt",
+    value: "1,5",
+    expected: "integer",
+    message: "`orders` holds numbers, and “1,5” is not a number: the decimal separator is a dot — write 1.5.",
+  };
+
+  it("are shown beside the rule's value before anything is saved, and Save waits for a fix", async () => {
+    checkSegmentRules.mockImplementation(async (_source, filter) =>
+      JSON.stringify(filter).includes('"1,5"') ? [decimalComma] : [],
+    );
+    renderForm();
+    fireEvent.change(screen.getByTestId("segment-name"), { target: { value: "Regulars" } });
+    fireEvent.click(screen.getByTestId("add-rule"));
+    fireEvent.change(screen.getByTestId("rule-column"), { target: { value: "orders" } });
+    fireEvent.change(screen.getByTestId("rule-cmp"), { target: { value: "gt" } });
+    typeValue("1,5");
+    await advance(RULE_CHECK_DEBOUNCE_MS);
+    expect(checkSegmentRules).toHaveBeenLastCalledWith("src-1", {
+      kind: "group",
+      op: "and",
+      rules: [{ kind: "rule", column: "orders", cmp: "gt", value: "1,5" }],
+    });
+    const problem = screen.getByTestId("rule-type-problem");
+    expect(problem).toHaveTextContent("the decimal separator is a dot — write 1.5");
+    const input = screen.getByTestId("rule-value");
+    expect(input).toHaveAttribute("aria-invalid", "true");
+    expect(input.getAttribute("aria-describedby")).toContain(problem.id);
+    expect(screen.getByTestId("segment-save")).toBeDisabled();
+    expect(screen.getByTestId("segment-missing")).toHaveTextContent("the value that does not fit its column corrected");
+    expect(saveSegment).not.toHaveBeenCalled();
+
+    // Fixed: the message goes at once (it was about "1,5"), the check agrees, Save is back.
+    typeValue("1.5");
+    expect(screen.queryByTestId("rule-type-problem")).toBeNull();
+    await advance(RULE_CHECK_DEBOUNCE_MS);
+    expect(screen.queryByTestId("rule-type-problem")).toBeNull();
+    expect(screen.getByTestId("rule-value")).not.toHaveAttribute("aria-invalid");
+    expect(screen.getByTestId("segment-save")).toBeEnabled();
+  });
+
+  it("a check that fails shows nothing (saving checks again)", async () => {
+    checkSegmentRules.mockRejectedValue(new api.AppError("source.missing", "gone"));
+    renderForm();
+    fireEvent.change(screen.getByTestId("segment-name"), { target: { value: "Regulars" } });
+    fireEvent.click(screen.getByTestId("add-rule"));
+    fireEvent.change(screen.getByTestId("rule-column"), { target: { value: "orders" } });
+    typeValue("abc");
+    await advance(RULE_CHECK_DEBOUNCE_MS);
+    expect(checkSegmentRules).toHaveBeenCalled();
+    expect(screen.queryByTestId("rule-type-problem")).toBeNull();
+    expect(screen.getByTestId("segment-save")).toBeEnabled();
   });
 });
 

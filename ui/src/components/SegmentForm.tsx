@@ -1,13 +1,65 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
 import * as api from "../api";
-import type { Filter, SegmentPreview, SegmentView, SourceView } from "../api";
-import { describeFilter, fromFilter, incompleteRules, toFilter, type GroupRow } from "../filterModel";
+import type { Filter, FilterRuleProblem, SegmentPreview, SegmentView, SourceView } from "../api";
+import {
+  describeFilter,
+  fromFilter,
+  incompleteRules,
+  rulesWithProblems,
+  toFilter,
+  type GroupRow,
+} from "../filterModel";
 import { formatCount } from "../format";
 import { RuleBuilder } from "./RuleBuilder";
 import { FormActions } from "./FormActions";
 
 /** How long the preview waits after the last edit before it counts (it reads the whole file). */
 export const PREVIEW_DEBOUNCE_MS = 300;
+/** How long the check of rule values waits after the last edit (it reads the first rows only). */
+export const RULE_CHECK_DEBOUNCE_MS = 150;
+
+/**
+ * The rules of `filter` whose values do not fit their column's type in the source, as the back
+ * end judges them (the grammar the Sources screen and saving use): asked
+ * `RULE_CHECK_DEBOUNCE_MS` after the last change; an older answer is ignored, a failed check
+ * shows nothing (saving checks again).
+ */
+export function useRuleProblems(sourceId: string, filter: Filter | null): FilterRuleProblem[] {
+  const [problems, setProblems] = useState<FilterRuleProblem[]>([]);
+  const latest = useRef(0);
+  const key = JSON.stringify(filter);
+  const filterRef = useRef(filter);
+  filterRef.current = filter;
+
+  useEffect(() => {
+    const request = ++latest.current;
+    if (!sourceId || filterRef.current === null) {
+      setProblems([]);
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      api.checkSegmentRules(sourceId, filterRef.current).then(
+        (found) => {
+          if (request === latest.current) setProblems(found);
+        },
+        () => {
+          if (request === latest.current) setProblems([]);
+        },
+      );
+    }, RULE_CHECK_DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+    // `key` stands for `filter` (a new object on every render).
+  }, [sourceId, key]);
+
+  useEffect(
+    () => () => {
+      latest.current += 1;
+    },
+    [],
+  );
+
+  return problems;
+}
 
 interface PreviewState {
   /** A count is under way (or about to start). */
@@ -159,6 +211,8 @@ export function SegmentForm({ existing, sources, onSaved, onCancel }: SegmentFor
   const filter = useMemo(() => toFilter(root), [root]);
   const incomplete = useMemo(() => incompleteRules(root).length, [root]);
   const preview = useSegmentPreview(sourceId, filter);
+  const problems = useRuleProblems(sourceId, filter);
+  const misfits = useMemo(() => rulesWithProblems(root, problems).length, [root, problems]);
 
   const missing: string[] = [];
   if (!name.trim()) missing.push("a name");
@@ -166,6 +220,13 @@ export function SegmentForm({ existing, sources, onSaved, onCancel }: SegmentFor
   if (incomplete > 0) {
     missing.push(
       incomplete === 1 ? "the unfinished rule completed or removed" : `${incomplete} unfinished rules completed or removed`,
+    );
+  }
+  if (misfits > 0) {
+    missing.push(
+      misfits === 1
+        ? "the value that does not fit its column corrected"
+        : `${misfits} values that do not fit their columns corrected`,
     );
   }
   const canSave = missing.length === 0 && !saving;
@@ -240,10 +301,16 @@ export function SegmentForm({ existing, sources, onSaved, onCancel }: SegmentFor
 
       <fieldset className="field segment-rules">
         <legend>Rules</legend>
-        <RuleBuilder root={root} onChange={setRoot} columns={source?.columns ?? []} disabled={!sourceId} />
+        <RuleBuilder
+          root={root}
+          onChange={setRoot}
+          columns={source?.columns ?? []}
+          problems={problems}
+          disabled={!sourceId}
+        />
         <p className="hint">
-          Text is compared without regard to case. A value written as a number (10, 2.5) or a date (2024-03-01)
-          compares as one; cells that aren’t numbers or dates then don’t match.
+          Text is compared without regard to case. A value written as a number (10, 2.5 — a dot before the decimals),
+          a date (2024-03-01, 31.01.2024) or yes/no compares as one; cells that aren’t then don’t match.
         </p>
         <p className="hint" data-testid="segment-sentence">
           {describeFilter(filter)}
