@@ -24,6 +24,52 @@ fn emails(range: std::ops::Range<usize>) -> Vec<String> {
     v
 }
 
+/// A workspace, a sandbox (jobs processed after 20 ms, `faults`), a CSV of `range`'s people and
+/// an export of it in `mode` to the list "L".
+struct Fixture {
+    dir: tempfile::TempDir,
+    ws: segport_core::workspace::Workspace,
+    sb: segport_sandbox::Sandbox,
+    csv: std::path::PathBuf,
+    list: String,
+    export: Export,
+}
+
+async fn fixture(range: std::ops::Range<usize>, faults: &[&str], mode: ExportMode) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let sb = sandbox_with(20, faults, &[]).await;
+    let csv = dir.path().join("people.csv");
+    write_csv(&csv, HEADER, &rows(range));
+    let conn = sandbox_connection(&ws, &sb);
+    let list = sb.create_list("L");
+    let mut spec = ExportSpec::csv("E", &csv, &list);
+    spec.mode = mode;
+    let export = add_export(&ws, &conn.id, spec);
+    Fixture {
+        dir,
+        ws,
+        sb,
+        csv,
+        list,
+        export,
+    }
+}
+
+/// A run of `export` left `running` by a process that died, with the fingerprint a run
+/// would start under now (so it can be continued).
+async fn dead_run(ws: &segport_core::workspace::Workspace, export: &Export) -> RunView {
+    let view = ws
+        .exports()
+        .unwrap()
+        .into_iter()
+        .find(|v| v.id == export.id)
+        .unwrap();
+    let run = insert_running_run(ws, &view);
+    record_fingerprint(ws, &run.id, &export.id).await;
+    run
+}
+
 fn opts() -> RunOptions {
     RunOptions::default()
 }
@@ -72,14 +118,19 @@ async fn cancelled_run_with(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_interrupted_before_the_file_changed_is_superseded_and_the_new_file_is_sent_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir.path().join("data"));
-    let sb = sandbox_with(20, &["bulk_import_profiles=slow:400@1"], &[]).await;
-    let csv = dir.path().join("people.csv");
-    write_csv(&csv, HEADER, &rows(0..30_000));
-    let conn = sandbox_connection(&ws, &sb);
-    let list = sb.create_list("L");
-    let export = add_export(&ws, &conn.id, ExportSpec::csv("E", &csv, &list));
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv,
+        list,
+        export,
+    } = fixture(
+        0..30_000,
+        &["bulk_import_profiles=slow:400@1"],
+        ExportMode::Upsert,
+    )
+    .await;
     let first = cancelled_run(&ws, &export.id, || {
         ws.runs(None)
             .ok()
@@ -113,14 +164,19 @@ async fn a_run_interrupted_before_the_file_changed_is_superseded_and_the_new_fil
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir.path().join("data"));
-    let sb = sandbox_with(20, &["bulk_import_profiles=slow:400@1"], &[]).await;
-    let csv = dir.path().join("people.csv");
-    write_csv(&csv, HEADER, &rows(0..30_000));
-    let conn = sandbox_connection(&ws, &sb);
-    let list = sb.create_list("L");
-    let export = add_export(&ws, &conn.id, ExportSpec::csv("E", &csv, &list));
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv: _csv,
+        list,
+        export,
+    } = fixture(
+        0..30_000,
+        &["bulk_import_profiles=slow:400@1"],
+        ExportMode::Upsert,
+    )
+    .await;
     let has_jobs = || {
         ws.runs(None)
             .ok()
@@ -160,17 +216,15 @@ async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_started_more_than_a_week_ago_is_not_continued() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir.path().join("data"));
-    let sb = sandbox_with(20, &[], &[]).await;
-    let csv = dir.path().join("people.csv");
-    write_csv(&csv, HEADER, &rows(0..100));
-    let conn = sandbox_connection(&ws, &sb);
-    let list = sb.create_list("L");
-    let e = add_export(&ws, &conn.id, ExportSpec::csv("E", &csv, &list));
-    let view = ws.exports().unwrap().remove(0);
-    let old = insert_running_run(&ws, &view);
-    record_fingerprint(&ws, &old.id, &e.id).await;
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb: _sb,
+        csv: _csv,
+        list: _list,
+        export: e,
+    } = fixture(0..100, &[], ExportMode::Upsert).await;
+    let old = dead_run(&ws, &e).await;
     ws.store
         .transaction(|tx| {
             tx.execute(
@@ -238,35 +292,24 @@ async fn an_export_pointed_at_another_list_or_account_sends_its_whole_segment_th
 
 // ---- 4. Mirror mode never empties a list by accident ----
 
-async fn mirror_setup(
-    n: usize,
-) -> (
-    tempfile::TempDir,
-    segport_core::workspace::Workspace,
-    segport_sandbox::Sandbox,
-    std::path::PathBuf,
-    String,
-    Export,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir.path().join("data"));
-    let sb = sandbox_with(20, &[], &[]).await;
-    let csv = dir.path().join("people.csv");
-    write_csv(&csv, HEADER, &rows(0..n));
-    let conn = sandbox_connection(&ws, &sb);
-    let list = sb.create_list("Mirror");
-    let mut spec = ExportSpec::csv("M", &csv, &list);
-    spec.mode = ExportMode::Mirror;
-    let export = add_export(&ws, &conn.id, spec);
-    let first = run(&ws, &export.id, opts()).await.unwrap();
+async fn mirror_setup(n: usize) -> Fixture {
+    let f = fixture(0..n, &[], ExportMode::Mirror).await;
+    let first = run(&f.ws, &f.export.id, opts()).await.unwrap();
     assert_eq!(first.run.status, RunStatus::Succeeded);
-    assert_eq!(sb.list_members(&list).len(), n);
-    (dir, ws, sb, csv, list, export)
+    assert_eq!(f.sb.list_members(&f.list).len(), n);
+    f
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_file_cut_to_ten_rows_removes_nobody_until_the_number_is_confirmed() {
-    let (_dir, ws, sb, csv, list, export) = mirror_setup(2_000).await;
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv,
+        list,
+        export,
+    } = mirror_setup(2_000).await;
     write_csv(&csv, HEADER, &rows(0..10));
     let held = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(held.run.status, RunStatus::Held);
@@ -297,7 +340,14 @@ async fn a_mirror_file_cut_to_ten_rows_removes_nobody_until_the_number_is_confir
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_mirror_removals_happen_without_asking_and_the_limits_are_per_export() {
-    let (_dir, ws, sb, csv, list, mut export) = mirror_setup(1_000).await;
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv,
+        list,
+        mut export,
+    } = mirror_setup(1_000).await;
     write_csv(&csv, HEADER, &rows(0..980));
     let s = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(s.run.status, RunStatus::Succeeded);
@@ -322,7 +372,14 @@ async fn small_mirror_removals_happen_without_asking_and_the_limits_are_per_expo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_run_with_unreadable_rows_holds_even_a_small_removal() {
-    let (_dir, ws, sb, csv, list, _export) = mirror_setup(1_000).await;
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv,
+        list,
+        ..
+    } = mirror_setup(1_000).await;
     // One row cannot be read (an unquoted comma shifted its values): whose row it was is
     // unknown, so removing the one profile that seems to have left could be a mistake.
     let mut r = rows(0..999);
@@ -480,19 +537,17 @@ async fn import_errors_of_jobs_taken_up_after_a_restart_name_their_lines_and_sta
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_or_expired_job_is_not_acknowledged_its_rows_are_sent_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir.path().join("data"));
-    let sb = sandbox_with(20, &[], &[]).await;
-    let csv = dir.path().join("people.csv");
-    write_csv(&csv, HEADER, &rows(0..300));
-    let conn = sandbox_connection(&ws, &sb);
-    let list = sb.create_list("L");
-    let export = add_export(&ws, &conn.id, ExportSpec::csv("E", &csv, &list));
-    let view = ws.exports().unwrap().remove(0);
+    let Fixture {
+        dir: _dir,
+        ws,
+        sb,
+        csv: _csv,
+        list,
+        export,
+    } = fixture(0..300, &[], ExportMode::Upsert).await;
     // A run that died after Klaviyo had cancelled its first job (lines 2–101) and its second
     // job (lines 102–201) had expired.
-    let dead = insert_running_run(&ws, &view);
-    record_fingerprint(&ws, &dead.id, &export.id).await;
+    let dead = dead_run(&ws, &export).await;
     for (batch, first, state) in [
         (0u64, 2u64, JobState::Cancelled),
         (1, 102, JobState::Expired),
