@@ -889,7 +889,11 @@ fn read_batches(
                 Ok(m) => {
                     let phone = phone_key(m.phone.as_deref());
                     if let Some(first) = ids.phone(phone, line) {
-                        let reason = duplicate_reason("phone number", m.phone.as_deref().unwrap_or(""), first);
+                        let reason = duplicate_reason(
+                            "phone number",
+                            m.phone.as_deref().unwrap_or(""),
+                            first,
+                        );
                         shared.rejects.push(c, line, &m.email, reason);
                     } else {
                         ids.email_sent(&email, line);

@@ -1179,7 +1179,13 @@ impl Store {
                  DO UPDATE SET hash = excluded.hash, phone = excluded.phone",
             )?;
             for (id, hash, phone) in rows {
-                stmt.execute(params![export_id, destination, id, *hash as i64, *phone as i64])?;
+                stmt.execute(params![
+                    export_id,
+                    destination,
+                    id,
+                    *hash as i64,
+                    *phone as i64
+                ])?;
             }
         }
         tx.commit()?;
