@@ -597,7 +597,11 @@ async fn run_export(
             );
         }
         if let Some(e) = &run.error {
-            eprintln!("error: {e}");
+            match run.status {
+                // Not an error: everything was sent; the removals wait for a confirmation.
+                RunStatus::Held => eprintln!("note: {e}"),
+                _ => eprintln!("error: {e}"),
+            }
         }
     }
     Ok(match run.status {

@@ -1340,9 +1340,10 @@ async fn remove_leavers(
     if !why.is_empty() && !confirmed {
         add(&shared.counters.held, n);
         return Ok(Ending::Held(format!(
-            "Removals held: {n} profile(s) that left the segment were not removed from the list {}, because {}. Check the source; to remove them, confirm the removal (in the app, or `segport-cli export run NAME --confirm-removals {n}`).",
+            "Removals held: {n} profile(s) that left the segment were not removed from the list {}, because {}. Check the source; to remove them, confirm the removal (in the app, or `segport-cli export run \"{}\" --confirm-removals {n}`).",
             shared.list_id,
-            why.join("; and ")
+            why.join("; and "),
+            plan.export.name
         )));
     }
     for chunk in leavers.chunks(klaviyo::MAX_PROFILES_PER_REMOVE) {
