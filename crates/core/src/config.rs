@@ -74,7 +74,34 @@ pub struct ExportConfig {
     /// Mirror mode: when removals are held for confirmation (`[export.removal_guard]`
     /// `max_percent = 10`, `max_count = 1000`; these defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub removal_guard: Option<RemovalGuard>,
+    pub removal_guard: Option<RemovalGuardConfig>,
+}
+
+/// `removal_guard = { max_percent = 10, max_count = 1000 }` (each optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovalGuardConfig {
+    #[serde(default = "default_max_percent")]
+    pub max_percent: u32,
+    #[serde(default = "default_max_count")]
+    pub max_count: u64,
+}
+
+fn default_max_percent() -> u32 {
+    RemovalGuard::default().max_percent
+}
+
+fn default_max_count() -> u64 {
+    RemovalGuard::default().max_count
+}
+
+impl From<RemovalGuardConfig> for RemovalGuard {
+    fn from(c: RemovalGuardConfig) -> Self {
+        RemovalGuard {
+            max_percent: c.max_percent,
+            max_count: c.max_count,
+        }
+    }
 }
 
 /// What an import changed.
@@ -322,7 +349,7 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         x.mapping = e.mapping.clone();
         x.mode = e.mode.unwrap_or_default();
         x.schedule = schedule;
-        x.removal_guard = e.removal_guard.unwrap_or_default();
+        x.removal_guard = e.removal_guard.map(Into::into).unwrap_or_default();
         x.updated_at = now;
         out_exports.push(x);
     }
@@ -419,8 +446,12 @@ pub fn export(ws: &Workspace) -> Result<String> {
                 mode: Some(e.mode),
                 schedule: (e.schedule != Schedule::Manual).then(|| e.schedule.to_string()),
                 mapping: e.mapping,
-                removal_guard: (e.removal_guard != RemovalGuard::default())
-                    .then_some(e.removal_guard),
+                removal_guard: (e.removal_guard != RemovalGuard::default()).then_some(
+                    RemovalGuardConfig {
+                        max_percent: e.removal_guard.max_percent,
+                        max_count: e.removal_guard.max_count,
+                    },
+                ),
             })
             .collect(),
     };

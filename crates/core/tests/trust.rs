@@ -623,3 +623,52 @@ fn opening_an_old_database_from_many_processes_at_once_migrates_it_once() {
         }
     }
 }
+
+#[test]
+fn a_config_file_sets_an_exports_removal_limits_and_exports_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    write_csv(&dir.path().join("c.csv"), HEADER, &rows(0..3));
+    let toml = dir.path().join("s.toml");
+    std::fs::write(
+        &toml,
+        r#"version = 1
+[[connection]]
+name = "C"
+base_url = "https://a.klaviyo.com"
+api_key_env = "SEGPORT_TRUST_KEY"
+[[source]]
+name = "S"
+kind = "csv"
+path = "c.csv"
+[[segment]]
+name = "All"
+source = "S"
+[[export]]
+name = "E"
+segment = "All"
+connection = "C"
+list_id = "AbC123"
+mode = "mirror"
+removal_guard = { max_percent = 25, max_count = 50 }
+[export.mapping]
+email = "email"
+"#,
+    )
+    .unwrap();
+    segport_core::config::import(&ws, &toml).unwrap();
+    let e = ws.export_named("E").unwrap();
+    assert_eq!(
+        e.removal_guard,
+        RemovalGuard {
+            max_percent: 25,
+            max_count: 50
+        }
+    );
+    let text = segport_core::config::export(&ws).unwrap();
+    assert!(text.contains("max_percent = 25"), "{text}");
+    // Written back, it imports to the same.
+    std::fs::write(&toml, &text).unwrap();
+    segport_core::config::import(&ws, &toml).unwrap();
+    assert_eq!(ws.export_named("E").unwrap().removal_guard, e.removal_guard);
+}
