@@ -200,13 +200,16 @@ fn phone_key(phone: Option<&str>) -> u64 {
     }
 }
 
+/// A map keyed by an XXH3 hash already: no second hash per lookup.
+type KeyMap<V> = nohash_hasher::IntMap<u64, V>;
+
 /// First line of each identifier seen in this run (emails and E.164 phones, hashed, in
-/// separate key spaces): "one identifier, one profile per run", and mirror mode's "still in
-/// the segment" set.
+/// separate maps): "one identifier, one profile per run", and mirror mode's "still in the
+/// segment" set.
 #[derive(Default)]
 pub(crate) struct Identities {
-    emails: HashMap<u64, u64>,
-    phones: HashMap<u64, u64>,
+    emails: KeyMap<u64>,
+    phones: KeyMap<u64>,
 }
 
 /// An email seen in the segment whose row was not sent (rejected): still in the segment for
@@ -214,49 +217,45 @@ pub(crate) struct Identities {
 const UNSENT: u64 = u64::MAX;
 
 impl Identities {
-    /// The line of an earlier row with this email that is sent in this run.
-    fn email_sent_at(&self, email: &str) -> Option<u64> {
-        match self.emails.get(&key_of(email)) {
-            Some(&line) if line != UNSENT => Some(line),
-            _ => None,
-        }
-    }
-    /// The email is in the segment (mirror mode keeps its profile), whatever its row becomes.
-    fn email_seen(&mut self, email: &str) {
-        if !email.is_empty() {
-            self.emails.entry(key_of(email)).or_insert(UNSENT);
+    /// The email of key `key` (see [`key_of`]) is in the segment (mirror mode keeps its
+    /// profile); the line of an earlier row with it that is sent in this run, if any.
+    fn see_email(&mut self, key: u64) -> Option<u64> {
+        match self.emails.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                Some(*e.get()).filter(|&l| l != UNSENT)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(UNSENT);
+                None
+            }
         }
     }
     /// The row at `line` with this email is sent (or unchanged since it was): later rows with
     /// the same email are its duplicates.
-    fn email_sent(&mut self, email: &str, line: u64) {
-        let slot = self.emails.entry(key_of(email)).or_insert(line);
+    fn email_sent(&mut self, key: u64, line: u64) {
+        let slot = self.emails.entry(key).or_insert(line);
         if *slot == UNSENT {
             *slot = line;
         }
     }
     /// Record the phone of key `key` (see [`phone_key`]; 0 = none) at `line`; the line of an
-    /// earlier row with the same phone if any.
+    /// earlier row with the same phone if any. (Only rows about to be sent get here.)
     fn phone(&mut self, key: u64, line: u64) -> Option<u64> {
         if key == 0 {
             return None;
         }
-        first_at(&mut self.phones, key, line)
+        match self.phones.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                Some(*e.get()).filter(|&first| first != line)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(line);
+                None
+            }
+        }
     }
     fn has_email(&self, email: &str) -> bool {
         self.emails.contains_key(&key_of(email))
-    }
-}
-
-fn first_at(map: &mut HashMap<u64, u64>, key: u64, line: u64) -> Option<u64> {
-    // (Phones: only rows about to be sent get here, so every entry is a sent row's.)
-    match map.entry(key) {
-        std::collections::hash_map::Entry::Occupied(e) if *e.get() != line => Some(*e.get()),
-        std::collections::hash_map::Entry::Occupied(_) => None,
-        std::collections::hash_map::Entry::Vacant(v) => {
-            v.insert(line);
-            None
-        }
     }
 }
 
@@ -279,13 +278,14 @@ impl DuplicateCheck {
     /// `Some(reason)` when the row at `line`, about to be sent, repeats the email or phone of
     /// an earlier row that is sent; otherwise the row is recorded as sent.
     pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
-        if let Some(first) = self.ids.email_sent_at(email) {
+        let key = key_of(email);
+        if let Some(first) = self.ids.see_email(key) {
             return Some(duplicate_reason("email", email, first));
         }
         if let Some(first) = self.ids.phone(phone_key(phone), line) {
             return Some(duplicate_reason("phone number", phone.unwrap_or(""), first));
         }
-        self.ids.email_sent(email, line);
+        self.ids.email_sent(key, line);
         None
     }
 }
@@ -649,11 +649,11 @@ async fn pipeline(
         }
     }
     let state = if plan.full || client.is_none() {
-        HashMap::new()
+        KeyMap::default()
     } else {
         let s = shared.clone();
-        blocking(move || -> Result<HashMap<u64, (u64, u64)>> {
-            let mut state = HashMap::new();
+        blocking(move || -> Result<KeyMap<(u64, u64)>> {
+            let mut state = KeyMap::default();
             s.store
                 .for_each_export_state(&s.export_id, &s.destination, |id, hash, phone| {
                     state.insert(key_of(id), (hash, phone));
@@ -824,7 +824,7 @@ fn read_batches(
     filter: Option<&Filter>,
     mapping: &Mapping,
     shared: &Shared,
-    state: &HashMap<u64, (u64, u64)>,
+    state: &KeyMap<(u64, u64)>,
     mut acked: Acked,
     first_index: u64,
     cancel: &CancellationToken,
@@ -867,14 +867,13 @@ fn read_batches(
         let (email, hash) = mapper.input_key(&values);
         // One identifier, one profile per run: the first row sent wins (a resumed run sees the
         // same rows in the same order, so it decides the same way).
-        if let Some(first) = ids.email_sent_at(&email) {
+        let key = key_of(&email);
+        if let Some(first) = ids.see_email(key) {
             shared
                 .rejects
                 .push(c, line, &email, duplicate_reason("email", &email, first));
             return Ok(());
         }
-        ids.email_seen(&email);
-        let key = key_of(&email);
         // Sent before the restart: never again. (Its rows are still mapped, so the rows it
         // rejected are reported again — the reject table keeps one per line.)
         if let Some((batch, complete)) = acked.find(line) {
@@ -896,7 +895,7 @@ fn read_batches(
                         );
                         shared.rejects.push(c, line, &m.email, reason);
                     } else {
-                        ids.email_sent(&email, line);
+                        ids.email_sent(key, line);
                         if !complete {
                             send(Item::Reopened {
                                 batch,
@@ -920,7 +919,7 @@ fn read_batches(
                     shared.rejects.push(c, line, &email, reason);
                     return Ok(());
                 }
-                ids.email_sent(&email, line);
+                ids.email_sent(key, line);
                 add(&c.unchanged, 1);
                 return Ok(());
             }
@@ -938,7 +937,7 @@ fn read_batches(
             shared.rejects.push(c, line, &m.email, reason);
             return Ok(());
         }
-        ids.email_sent(&email, line);
+        ids.email_sent(key, line);
         if let Some(full) = batcher.push(line, m.email, hash, phone, m.json) {
             send(Item::Batch(full))?;
         }
