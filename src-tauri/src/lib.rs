@@ -131,7 +131,11 @@ pub fn run() {
         })
         .build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                demo::save_on_exit(&handle.state::<AppState>());
+            }
+        }),
         Err(e) => {
             eprintln!("Segport could not start: {e}");
             std::process::exit(1);

@@ -108,7 +108,13 @@ def test_offline_editing_then_the_run_works_when_klaviyo_is_back(driver: WebDriv
     form = wait_for(driver, "connection-form")
     click(form, "conn-advanced")
     type_into(form, "conn-base-url", back.url)
-    assert wait_for(form, "conn-consent").is_selected(), "the recorded consent is not kept when editing"
+    # Another address (another port): the stored key and the consent were given for the old one,
+    # so both are asked for again.
+    wait_for(form, "conn-host-changed")
+    consent = wait_for(form, "conn-consent")
+    assert not consent.is_selected(), "the consent for the old address is kept for the new one"
+    type_into(form, "conn-key", back.key)
+    consent.click()
     click(form, "conn-save")
     wait_for(driver, "conn-saved")
     assert verify(driver, "Main store").get_attribute("data-ok") == "true"

@@ -147,7 +147,7 @@ enum ConnectionCmd {
     List,
     /// Store the connection's API key in the OS keychain, read from stdin.
     SetKey { name: String },
-    /// Record the data-privacy and compliance consent as the OS user.
+    /// Record the data-privacy and compliance consent as the operator (Settings' name).
     Consent {
         name: String,
         /// Confirm that you agree.

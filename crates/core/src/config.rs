@@ -5,7 +5,7 @@ use crate::filter::Filter;
 use crate::model::*;
 use crate::schedule::Schedule;
 use crate::store;
-use crate::workspace::Workspace;
+use crate::workspace::{self, Workspace};
 use crate::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -168,24 +168,34 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         .collect();
 
     let mut out_conns = vec![];
+    let mut dropped_keys: Vec<String> = vec![];
     for (i, c) in cfg.connections.iter().enumerate() {
         if c.name.trim().is_empty() {
             return Err(err(file, "connection", i, "name", "must not be empty"));
         }
-        let base_url = c
-            .base_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-            return Err(err(
-                file,
-                "connection",
-                i,
-                "base_url",
-                format!("\"{base_url}\" is not an http(s) address"),
-            ));
+        let base_url = c.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let base_url = workspace::check_base_url(base_url)
+            .map_err(|m| err(file, "connection", i, "base_url", m))?;
+        if let Some(var) = &c.api_key_env {
+            // Never repeated in the message: a key pasted here by mistake must not be printed.
+            let looks_like_a_key = var.trim_start().starts_with("pk_");
+            if looks_like_a_key || !workspace::is_env_var_name(var) {
+                let hint = if looks_like_a_key {
+                    "looks like an API key itself, not the name of an environment variable. Put the key in an environment variable and name the variable here"
+                } else {
+                    "is not the name of an environment variable (letters, digits and _, not starting with a digit)"
+                };
+                return Err(err(
+                    file,
+                    "connection",
+                    i,
+                    "api_key_env",
+                    format!("the value {hint}, e.g. api_key_env = \"SEGPORT_KLAVIYO_KEY\". (The value is not shown here.)"),
+                ));
+            }
         }
-        let mut conn = conns.get(&c.name).cloned().unwrap_or(Connection {
+        let existing = conns.get(&c.name).cloned();
+        let mut conn = existing.clone().unwrap_or(Connection {
             id: new_id(),
             name: c.name.clone(),
             base_url: base_url.clone(),
@@ -198,7 +208,14 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         if conn.base_url != base_url {
             conn.verified = None;
         }
-        conn.base_url = base_url.trim_end_matches('/').to_string();
+        // Another host: the stored key, the consent and the account were for the old one. A
+        // config file must not be able to point a connection (and its key) somewhere else.
+        if existing.is_some() && !workspace::same_host(&conn.base_url, &base_url) {
+            conn.consent = None;
+            conn.verified = None;
+            dropped_keys.push(conn.id.clone());
+        }
+        conn.base_url = base_url;
         conn.api_key_env = c.api_key_env.clone();
         conn.usable_by = c.usable_by.unwrap_or_default();
         conn.export_user = c.export_user.clone();
@@ -360,6 +377,11 @@ pub fn import(ws: &Workspace, file: &Path) -> Result<ImportReport> {
         segments: out_segments.len(),
         exports: out_exports.len(),
     };
+    // Before the rows are written: should the write fail, a key is lost (given again), never
+    // left for a host it was not given for.
+    for id in &dropped_keys {
+        ws.drop_key(id)?;
+    }
     s.transaction(|tx| {
         for c in &out_conns {
             store::put_connection(tx, c)?;

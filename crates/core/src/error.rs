@@ -4,49 +4,43 @@ use std::path::PathBuf;
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
+/// Every message passes the key redactor ([`crate::logging::redact_text`]) in `Display`: an error
+/// text is printed (CLI), answered (IPC), logged and stored (a run's error), and some carry what
+/// a server or a file said — which could echo a key. The messages themselves are written in `Raw`.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    #[error("The database {path} could not be opened: {reason}")]
-    StoreOpen { path: PathBuf, reason: String },
-    #[error("The database could not be upgraded to the current version: {0}. The file was left unchanged; make sure you are running the newest Segport.")]
+    StoreOpen {
+        path: PathBuf,
+        reason: String,
+    },
     Migration(String),
-    #[error("Database error: {0}")]
     Store(#[from] rusqlite::Error),
-    #[error("{what} \"{name}\" was not found.")]
-    NotFound { what: &'static str, name: String },
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
-    #[error("A {what} named \"{name}\" already exists. Choose another name.")]
-    Duplicate { what: &'static str, name: String },
-    #[error("{0}")]
+    NotFound {
+        what: &'static str,
+        name: String,
+    },
+    Invalid {
+        field: String,
+        message: String,
+    },
+    Duplicate {
+        what: &'static str,
+        name: String,
+    },
     Forbidden(String),
-    #[error("The connection \"{0}\" has no recorded data-privacy consent. Open the connection, tick \"I agree\" and save it (or run `segport-cli connection consent NAME --yes`).")]
     ConsentRequired(String),
-    #[error("No API key is stored for the connection \"{0}\". Edit the connection and enter its Klaviyo private API key.")]
     NoKey(String),
-    #[error("The OS keychain could not be used: {0}")]
     Keychain(String),
-    #[error("{0}")]
     Source(#[from] crate::source::SourceError),
-    #[error(transparent)]
     Klaviyo(#[from] segport_klaviyo::Error),
-    #[error("The segment's filter is not valid: {0}")]
     Filter(#[from] crate::filter::FilterError),
-    #[error("The export's field mapping is not valid: {0}")]
     Mapping(#[from] crate::mapping::MappingError),
-    #[error(transparent)]
     Schedule(#[from] crate::schedule::ScheduleError),
-    #[error("{0}")]
     Config(String),
-    #[error("The run was cancelled.")]
     Cancelled,
-    #[error("\"{}\" is already running: started by {} ({}, process {} on {}) at {}. Wait for it to finish, or cancel it there.", .0.export, .0.who, .0.trigger, .0.pid, .0.host, .0.since)]
     AlreadyRunning(Box<RunHolder>),
-    #[error("\"{0}\" is not due any more: it was run by another process just now.")]
     NotDue(String),
-    #[error("Something went wrong inside Segport: {0}. Please report it with the log file.")]
     Internal(String),
-    #[error("I/O error on {path}: {source}")]
     Io {
         path: PathBuf,
         #[source]
@@ -63,6 +57,63 @@ pub struct RunHolder {
     pub pid: u32,
     pub host: String,
     pub since: String,
+}
+
+impl std::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = Raw(self).to_string();
+        f.write_str(&crate::logging::redact_text(&text))
+    }
+}
+
+/// A [`CoreError`]'s message before redaction.
+struct Raw<'a>(&'a CoreError);
+
+impl std::fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            CoreError::StoreOpen { path, reason } => write!(
+                f,
+                "The database {} could not be opened: {reason}",
+                path.display()
+            ),
+            CoreError::Migration(e) => write!(f, "The database could not be upgraded to the current version: {e}. The file was left unchanged; make sure you are running the newest Segport."),
+            CoreError::Store(e) => write!(f, "Database error: {e}"),
+            CoreError::NotFound { what, name } => write!(f, "{what} \"{name}\" was not found."),
+            CoreError::Invalid { field, message } => write!(f, "{field}: {message}"),
+            CoreError::Duplicate { what, name } => write!(
+                f,
+                "A {what} named \"{name}\" already exists. Choose another name."
+            ),
+            CoreError::Forbidden(m) => write!(f, "{m}"),
+            CoreError::ConsentRequired(name) => write!(f, "The connection \"{name}\" has no recorded data-privacy consent. Open the connection, tick \"I agree\" and save it (or run `segport-cli connection consent NAME --yes`)."),
+            CoreError::NoKey(name) => write!(f, "No API key is stored for the connection \"{name}\". Edit the connection and enter its Klaviyo private API key."),
+            CoreError::Keychain(m) => write!(f, "The OS keychain could not be used: {m}"),
+            CoreError::Source(e) => write!(f, "{e}"),
+            CoreError::Klaviyo(e) => write!(f, "{e}"),
+            CoreError::Filter(e) => write!(f, "The segment's filter is not valid: {e}"),
+            CoreError::Mapping(e) => write!(f, "The export's field mapping is not valid: {e}"),
+            CoreError::Schedule(e) => write!(f, "{e}"),
+            CoreError::Config(m) => write!(f, "{m}"),
+            CoreError::Cancelled => write!(f, "The run was cancelled."),
+            CoreError::AlreadyRunning(h) => write!(
+                f,
+                "\"{}\" is already running: started by {} ({}, process {} on {}) at {}. Wait for it to finish, or cancel it there.",
+                h.export, h.who, h.trigger, h.pid, h.host, h.since
+            ),
+            CoreError::NotDue(name) => write!(
+                f,
+                "\"{name}\" is not due any more: it was run by another process just now."
+            ),
+            CoreError::Internal(m) => write!(
+                f,
+                "Something went wrong inside Segport: {m}. Please report it with the log file."
+            ),
+            CoreError::Io { path, source } => {
+                write!(f, "I/O error on {}: {source}", path.display())
+            }
+        }
+    }
 }
 
 impl CoreError {

@@ -183,6 +183,19 @@ pub fn redact(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// [`redact`] for text: error messages pass it before they are printed, answered or stored
+/// (`CoreError`'s `Display`).
+pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match redact(text.as_bytes()) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
+        // Only ASCII runs are replaced (by ASCII), up to ASCII delimiters: still UTF-8.
+        std::borrow::Cow::Owned(bytes) => std::borrow::Cow::Owned(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +234,20 @@ mod tests {
                 std::borrow::Cow::Borrowed(_)
             ));
         }
+    }
+
+    #[test]
+    fn error_texts_are_redacted_and_stay_text() {
+        assert_eq!(
+            redact_text("Klaviyo said: key pk_abcdef0123456789 is wrong — réessayez"),
+            format!("Klaviyo said: key {REDACTED} is wrong — réessayez")
+        );
+        assert_eq!(
+            redact_text("Klaviyo-API-Key zażółć\" x"),
+            format!("Klaviyo-API-Key {REDACTED}\" x")
+        );
+        let err = crate::CoreError::Config("echoed pk_secretsecret0 back".into());
+        assert_eq!(err.to_string(), format!("echoed {REDACTED} back"));
     }
 
     #[test]

@@ -63,9 +63,13 @@ pub struct Operator {
     pub role: Role,
 }
 
+/// The data-privacy consent given for a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Consent {
+    /// Who gave it: the operator's name (Settings). Consents recorded before hold the OS
+    /// account here.
     pub by: String,
     pub at: String,
 }

@@ -98,7 +98,15 @@ pub struct Workspace {
     notice: std::sync::OnceLock<Option<String>>,
 }
 
-/// The OS user name, recorded with consents and runs.
+/// A consent given now by `op`: their name (what the form says it is recorded as).
+fn consent_of(op: &Operator) -> Consent {
+    Consent {
+        by: op.name.clone(),
+        at: now_rfc3339(),
+    }
+}
+
+/// The OS user name, recorded with runs.
 pub fn os_user() -> String {
     let name = whoami::username();
     if name.is_empty() {
@@ -117,17 +125,73 @@ fn validate_base_url(url: Option<&str>) -> Result<String> {
     let url = url
         .and_then(trimmed)
         .unwrap_or_else(|| DEFAULT_BASE_URL.into());
-    let url = url.trim_end_matches('/').to_string();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(' ') => Ok(url),
-        _ => Err(CoreError::invalid(
-            "Base URL",
-            format!("\"{url}\" is not a web address. Use https://a.klaviyo.com, or the sandbox's http://127.0.0.1:PORT."),
-        )),
+    check_base_url(&url).map_err(|message| CoreError::invalid("Base URL", message))
+}
+
+/// A base URL as stored (trimmed, without a trailing slash), or why it cannot be used: it must
+/// be an `https://` address, or `http://` to this computer only (127.0.0.0/8, ::1, localhost:
+/// the sandbox) — over plain http anywhere else the key would cross the network readable.
+pub(crate) fn check_base_url(url: &str) -> std::result::Result<String, String> {
+    let url = url.trim().trim_end_matches('/').to_string();
+    let parsed = url::Url::parse(&url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .filter(|_| !url.contains(char::is_whitespace));
+    let Some(parsed) = parsed else {
+        return Err(format!(
+            "\"{url}\" is not a web address. Use https://a.klaviyo.com, or the sandbox's http://127.0.0.1:PORT."
+        ));
+    };
+    if parsed.scheme() == "http" && !is_loopback(&parsed) {
+        return Err(format!(
+            "\"{url}\" is not encrypted: over http:// the API key could be read on the way. Use https:// (Klaviyo is https://a.klaviyo.com); http:// is only for the sandbox on this computer (http://127.0.0.1:PORT or http://localhost:PORT)."
+        ));
     }
+    Ok(url)
+}
+
+/// Whether a base URL is on this computer (127.0.0.0/8, ::1, localhost): the sandbox's.
+pub fn points_at_this_computer(base_url: &str) -> bool {
+    url::Url::parse(base_url.trim()).is_ok_and(|u| is_loopback(&u))
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether a key stored for `a` may go to `b`: the same scheme, host and port (a trailing slash
+/// or another path is the same host; the default port written out is too).
+pub(crate) fn same_host(a: &str, b: &str) -> bool {
+    let origin = |u: &str| {
+        url::Url::parse(u.trim())
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+    };
+    match (origin(a), origin(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/'),
+    }
+}
+
+/// Whether `name` can be an environment variable's name (`api_key_env`).
+pub(crate) fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The setting that marks a connection's keychain entry as dropped (its host changed) while the
+/// keychain could not remove it: "1" until it is removed or replaced.
+fn key_dropped_setting(connection_id: &str) -> String {
+    format!("connection.{connection_id}.key_dropped")
 }
 
 fn validate_key(key: &str) -> Result<ApiKey> {
@@ -216,7 +280,8 @@ impl Workspace {
     // ---- connections ----
 
     fn connection_view(&self, c: Connection, op: &Operator) -> Result<ConnectionView> {
-        let key_stored = self.secrets.has(&c.id).unwrap_or(false);
+        let key_stored =
+            self.keychain_key_usable(&c.id)? && self.secrets.has(&c.id).unwrap_or(false);
         Ok(ConnectionView {
             usable: c.usable_by_operator(op),
             id: c.id,
@@ -286,28 +351,35 @@ impl Workspace {
             export_user: None,
             verified: None,
         });
+        // Another host (scheme, host, port): the stored key was given for the old one and must
+        // never be sent to the new one; the consent and the account were for the old one too.
+        let host_changed = existing
+            .as_ref()
+            .is_some_and(|c| !same_host(&c.base_url, &base_url));
         // A new key or a new account address means the old verification no longer holds.
         let verified = if key.is_some() || base.base_url != base_url {
             None
         } else {
             base.verified.clone()
         };
+        let kept_consent = if host_changed {
+            None
+        } else {
+            base.consent.clone()
+        };
         let conn = Connection {
             name,
             base_url,
             usable_by: input.usable_by,
-            consent: base.consent.clone().or_else(|| {
-                Some(Consent {
-                    by: os_user(),
-                    at: now_rfc3339(),
-                })
-            }),
+            consent: kept_consent.or_else(|| Some(consent_of(&op))),
             export_user: input.export_user.as_deref().and_then(trimmed),
             verified,
             ..base
         };
-        if let Some(key) = &key {
-            self.secrets.set(&conn.id, key)?;
+        match &key {
+            Some(key) => self.store_key(&conn.id, key)?,
+            None if host_changed => self.drop_key(&conn.id)?,
+            None => {}
         }
         if let Err(e) = self.store.put_connection(&conn) {
             if existing.is_none() && key.is_some() {
@@ -328,15 +400,50 @@ impl Workspace {
     pub fn set_key(&self, name: &str, key: &str) -> Result<()> {
         let conn = self.connection_named(name)?;
         let key = validate_key(key)?;
-        self.secrets.set(&conn.id, &key)
+        self.store_key(&conn.id, &key)
     }
 
+    /// Put a key in the keychain for a connection (it replaces a dropped one).
+    fn store_key(&self, connection_id: &str, key: &ApiKey) -> Result<()> {
+        self.secrets.set(connection_id, key)?;
+        let marker = key_dropped_setting(connection_id);
+        if self.store.setting(&marker)?.is_some_and(|v| v == "1") {
+            self.store.set_setting(&marker, "0")?;
+        }
+        Ok(())
+    }
+
+    /// Forget a connection's stored key: its host changed. When the keychain cannot remove it
+    /// now (locked, or none on a headless machine), the key is marked as dropped: it is never
+    /// read again, and removed at the next chance ([`Self::keychain_key_usable`]).
+    pub(crate) fn drop_key(&self, connection_id: &str) -> Result<()> {
+        if let Err(e) = self.secrets.delete(connection_id) {
+            tracing::warn!(connection_id, code = %e.code(), "the keychain did not remove a dropped key; it is marked as dropped");
+            self.store
+                .set_setting(&key_dropped_setting(connection_id), "1")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the keychain's entry for a connection may be read: not while it is a dropped key
+    /// the keychain has not removed yet (each call tries to remove it again).
+    fn keychain_key_usable(&self, connection_id: &str) -> Result<bool> {
+        let marker = key_dropped_setting(connection_id);
+        if self.store.setting(&marker)?.is_none_or(|v| v != "1") {
+            return Ok(true);
+        }
+        if self.secrets.delete(connection_id).is_ok() {
+            self.store.set_setting(&marker, "0")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Record the consent (the CLI's `connection consent NAME --yes`) as the operator.
     pub fn record_consent(&self, name: &str) -> Result<Consent> {
+        let op = self.operator()?;
         let mut conn = self.connection_named(name)?;
-        let consent = Consent {
-            by: os_user(),
-            at: now_rfc3339(),
-        };
+        let consent = consent_of(&op);
         conn.consent = Some(consent.clone());
         self.store.put_connection(&conn)?;
         Ok(consent)
@@ -344,7 +451,11 @@ impl Workspace {
 
     /// The connection's key: the keychain first, then its `api_key_env` (headless use).
     pub fn api_key(&self, conn: &Connection) -> Result<ApiKey> {
-        let from_keychain = self.secrets.get(&conn.id);
+        let from_keychain = if self.keychain_key_usable(&conn.id)? {
+            self.secrets.get(&conn.id)
+        } else {
+            Ok(None)
+        };
         if let Ok(Some(k)) = from_keychain {
             return Ok(k);
         }
@@ -366,6 +477,9 @@ impl Workspace {
     }
 
     pub fn client(&self, conn: &Connection) -> Result<Client> {
+        // Checked again here: a connection stored before http:// was limited to this computer
+        // must not send its key over the network in the clear.
+        check_base_url(&conn.base_url).map_err(|m| CoreError::invalid("Base URL", m))?;
         Ok(Client::new(&conn.base_url, self.api_key(conn)?)?)
     }
 

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use segport_core::config;
+use std::path::{Path, PathBuf};
 
 const TOML: &str = r#"
 version = 1
@@ -299,4 +300,173 @@ fn a_bad_filter_names_file_table_field_and_position_and_imports_nothing() {
     assert!(ws.store.sources().unwrap().is_empty());
     assert!(ws.store.segments().unwrap().is_empty());
     assert!(ws.store.exports().unwrap().is_empty());
+}
+
+// ---- a config file cannot redirect a stored key ----
+
+/// `Shop` saved from the form (key in the keychain, consent given, account verified), on
+/// `base_url`; its id.
+fn form_connection(ws: &segport_core::workspace::Workspace, base_url: &str) -> String {
+    let c = ws
+        .save_connection(connection_input("Shop", base_url, Some(KEY)))
+        .unwrap();
+    // As if Connect had checked it.
+    let mut conn = ws.store.connection(&c.id).unwrap();
+    conn.verified = Some(segport_core::model::VerifiedAccount {
+        account_id: "ACC1".into(),
+        account_name: "Shop account".into(),
+        at: segport_core::model::now_rfc3339(),
+    });
+    ws.store.put_connection(&conn).unwrap();
+    c.id
+}
+
+fn shop_config(dir: &Path, base_url: &str) -> PathBuf {
+    let file = dir.join("shop.toml");
+    std::fs::write(
+        &file,
+        format!("version = 1\n[[connection]]\nname = \"Shop\"\nbase_url = \"{base_url}\"\n"),
+    )
+    .unwrap();
+    file
+}
+
+/// The connection's row as the SQLite file holds it: (base_url, consent_by, account_id).
+fn connection_row(data: &Path, id: &str) -> (String, Option<String>, Option<String>) {
+    let db = rusqlite::Connection::open(data.join("segport.db")).unwrap();
+    db.query_row(
+        "SELECT base_url, consent_by, account_id FROM connections WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn importing_another_host_for_a_connection_drops_its_stored_key_consent_and_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ws = workspace(&data);
+    let id = form_connection(&ws, "https://a.klaviyo.com");
+    assert!(ws.secrets.get(&id).unwrap().is_some());
+
+    let file = shop_config(dir.path(), "https://collector.example.net");
+    config::import(&ws, &file).unwrap();
+
+    assert!(
+        ws.secrets.get(&id).unwrap().is_none(),
+        "the key must not follow the connection to another host"
+    );
+    let (base_url, consent_by, account_id) = connection_row(&data, &id);
+    assert_eq!(base_url, "https://collector.example.net");
+    assert_eq!(consent_by, None, "the consent must be given again");
+    assert_eq!(account_id, None, "the verified account no longer holds");
+    let view = ws.connections().unwrap().remove(0);
+    assert!(!view.key_stored && !view.usable && view.consent.is_none());
+    // A run through it now stops for the consent, before anything is sent anywhere.
+    assert!(ws.api_key(&ws.store.connection(&id).unwrap()).is_err());
+}
+
+#[test]
+fn importing_another_port_or_scheme_is_another_host_too() {
+    for other in ["https://a.klaviyo.com:8443", "http://127.0.0.1:9"] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let ws = workspace(&data);
+        let id = form_connection(&ws, "https://a.klaviyo.com");
+        config::import(&ws, &shop_config(dir.path(), other)).unwrap();
+        assert!(ws.secrets.get(&id).unwrap().is_none(), "{other}");
+        assert_eq!(connection_row(&data, &id).1, None, "{other}");
+    }
+}
+
+#[test]
+fn importing_the_same_host_keeps_the_stored_key_consent_and_account() {
+    // A trailing slash, a path or the default port written out is the same host (another path
+    // is another address, though: the account is checked again).
+    for (same, account_kept) in [
+        ("https://a.klaviyo.com", true),
+        ("https://a.klaviyo.com/", true),
+        ("https://A.Klaviyo.com:443/api", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let ws = workspace(&data);
+        let id = form_connection(&ws, "https://a.klaviyo.com");
+        config::import(&ws, &shop_config(dir.path(), same)).unwrap();
+        assert_eq!(
+            ws.secrets.get(&id).unwrap().map(|k| k.expose().to_string()),
+            Some(KEY.to_string()),
+            "{same}"
+        );
+        let (_, consent_by, account_id) = connection_row(&data, &id);
+        assert!(consent_by.is_some(), "{same}");
+        assert_eq!(account_id.is_some(), account_kept, "{same}");
+    }
+}
+
+#[test]
+fn an_http_base_url_is_refused_unless_it_is_this_computer() {
+    for bad in [
+        "http://a.klaviyo.com",
+        "http://collector.example.net:8080",
+        "http://10.0.0.7:9",
+        "http://[2001:db8::1]:9",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(&dir.path().join("data"));
+        let err = config::import(&ws, &shop_config(dir.path(), bad)).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.code(), "config.invalid", "{bad}: {msg}");
+        assert!(
+            msg.contains("`base_url`") && msg.contains("https://"),
+            "{bad}: {msg}"
+        );
+        assert!(ws.store.connections().unwrap().is_empty(), "{bad}");
+    }
+    for good in [
+        "http://127.0.0.1:9",
+        "http://127.8.9.10:9",
+        "http://localhost:9",
+        "http://[::1]:9",
+        "https://collector.example.net",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(&dir.path().join("data"));
+        config::import(&ws, &shop_config(dir.path(), good))
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn an_api_key_env_that_is_not_a_variable_name_is_refused_without_repeating_it() {
+    let secret = "pk_live_abc123def456ghi789";
+    for bad in [secret, "MY-KEY", "1KEY", "KEY WITH SPACES", ""] {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(&dir.path().join("data"));
+        let file = dir.path().join("env.toml");
+        std::fs::write(
+            &file,
+            format!("version = 1\n[[connection]]\nname = \"Shop\"\napi_key_env = \"{bad}\"\n"),
+        )
+        .unwrap();
+        let err = config::import(&ws, &file).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.code(), "config.invalid", "{bad:?}: {msg}");
+        assert!(msg.contains("`api_key_env`"), "{bad:?}: {msg}");
+        if !bad.is_empty() {
+            assert!(!msg.contains(bad), "the value was repeated: {msg}");
+        }
+        assert!(!msg.contains("pk_live"), "{msg}");
+        assert!(ws.store.connections().unwrap().is_empty());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir.path().join("data"));
+    let file = dir.path().join("env.toml");
+    std::fs::write(
+        &file,
+        "version = 1\n[[connection]]\nname = \"Shop\"\napi_key_env = \"_Segport_KEY_2\"\n",
+    )
+    .unwrap();
+    config::import(&ws, &file).unwrap();
 }

@@ -1,7 +1,8 @@
 //! A local imitation of the parts of Klaviyo's API that Segport uses (revision 2026-07-15).
 //!
 //! Started in-process by the desktop app (demo mode) and by tests (on port 0), or as the
-//! `segport-sandbox` binary. State lives in memory and is lost when the sandbox stops.
+//! `segport-sandbox` binary. State lives in memory and is lost when the sandbox stops, unless
+//! [`SandboxConfig::state_file`] names a file to keep the lists and profiles in (the demo does).
 //!
 //! Every `/api` request is matched to its operation in the spec's table
 //! (`segport_klaviyo::spec::OPERATIONS`) and then goes through injected faults ([`Fault`], syntax
@@ -15,11 +16,15 @@ mod faults;
 mod gate;
 mod handlers;
 mod limits;
+mod persist;
 mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -147,7 +152,16 @@ pub struct SandboxConfig {
     pub daily_caps: bool,
     /// Faults injected from the start (see [`Fault`] for the syntax). Default none.
     pub faults: Vec<Fault>,
+    /// A file that keeps the account, its lists (with their members) and profiles across
+    /// starts: read at start when it exists, written about a second after every change and at
+    /// [`Sandbox::shutdown`] (also on demand: [`Sandbox::save_state`]). Bulk import jobs are not
+    /// kept. A file that cannot be read is kept aside (`….unreadable-<time>`) and the sandbox
+    /// starts empty. Default none: memory only.
+    pub state_file: Option<PathBuf>,
 }
+
+/// How long after a change the state file is written (at most once per interval).
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -159,6 +173,7 @@ impl Default for SandboxConfig {
             retry_after: true,
             daily_caps: true,
             faults: Vec::new(),
+            state_file: None,
         }
     }
 }
@@ -217,7 +232,29 @@ pub(crate) struct AppState {
     /// (method, spec path) → operation, for every operation of the spec.
     pub operations: HashMap<(&'static str, &'static str), &'static Operation>,
     pub store: Mutex<store::Store>,
+    /// Bumped by every mutable use of the store: the state file is written when it moved.
+    pub changes: AtomicU64,
     pub stats: Mutex<Stats>,
+}
+
+/// The store, locked. Each mutable borrow counts as a change (for the state file).
+pub(crate) struct StoreGuard<'a> {
+    guard: MutexGuard<'a, store::Store>,
+    changes: &'a AtomicU64,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = store::Store;
+    fn deref(&self) -> &store::Store {
+        &self.guard
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut store::Store {
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        &mut self.guard
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -227,8 +264,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    pub fn store(&self) -> MutexGuard<'_, store::Store> {
-        lock(&self.store)
+    pub(crate) fn store(&self) -> StoreGuard<'_> {
+        StoreGuard {
+            guard: lock(&self.store),
+            changes: &self.changes,
+        }
+    }
+
+    /// The state file's text and the change count it holds (taken under the store's lock).
+    fn snapshot(&self) -> std::io::Result<(Vec<u8>, u64)> {
+        let store = lock(&self.store);
+        let changes = self.changes.load(Ordering::Relaxed);
+        let json = persist::to_json(&store, &self.account_id, &self.public_key)
+            .map_err(std::io::Error::other)?;
+        Ok((json, changes))
     }
 
     pub(crate) fn stats(&self) -> MutexGuard<'_, Stats> {
@@ -265,6 +314,62 @@ pub struct Sandbox {
     state: Arc<AppState>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    saver: Option<Saver>,
+    restored: bool,
+}
+
+/// The task that keeps [`SandboxConfig::state_file`] up to date. Dropped with its sandbox, it
+/// stops (like a crash: the file holds what was last written).
+struct Saver {
+    path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    /// The change count the file holds.
+    saved: Arc<AtomicU64>,
+}
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Write the state file if the store changed since `saved`.
+async fn save_if_changed(
+    state: &Arc<AppState>,
+    path: &std::path::Path,
+    saved: &AtomicU64,
+) -> std::io::Result<()> {
+    if state.changes.load(Ordering::Relaxed) == saved.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let (state, path) = (state.clone(), path.to_path_buf());
+    let changes = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+        let (json, changes) = state.snapshot()?;
+        persist::write_atomically(&path, &json)?;
+        Ok(changes)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    saved.store(changes, Ordering::Relaxed);
+    Ok(())
+}
+
+async fn keep_saved(
+    state: Arc<AppState>,
+    path: PathBuf,
+    saved: Arc<AtomicU64>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(SAVE_INTERVAL) => {}
+        }
+        if let Err(e) = save_if_changed(&state, &path, &saved).await {
+            tracing::warn!(error = %e, path = %path.display(), "sandbox state not saved");
+        }
+    }
 }
 
 impl Sandbox {
@@ -290,30 +395,92 @@ impl Sandbox {
             .iter()
             .map(|op| ((op.method, op.path), op))
             .collect();
+        let loaded = match &config.state_file {
+            None => None,
+            Some(path) => match persist::load(path) {
+                Ok(l) => l,
+                Err(e) => {
+                    let aside = persist::keep_aside(path);
+                    tracing::warn!(error = %e, path = %path.display(), aside = ?aside, "sandbox state unreadable; starting empty");
+                    None
+                }
+            },
+        };
+        let restored = loaded.is_some();
+        let (account_id, public_key, initial) = match loaded {
+            Some(l) => (l.account_id, l.public_key, l.store),
+            None => (store::alnum(6), store::alnum(6), store::Store::default()),
+        };
         let state = Arc::new(AppState {
             keys,
             revoked: Mutex::new(HashSet::new()),
             job_processing: config.job_processing,
             account_name: config.account_name,
-            account_id: store::alnum(6),
-            public_key: store::alnum(6),
+            account_id,
+            public_key,
             base_url,
             retry_after: config.retry_after,
             limiter: limits::RateLimiter::new(config.limits, config.daily_caps),
             faults: Mutex::new(Vec::new()),
             operations,
-            store: Mutex::new(store::Store::default()),
+            store: Mutex::new(initial),
+            changes: AtomicU64::new(0),
             stats: Mutex::new(Stats::default()),
         });
         state.set_faults(config.faults, false);
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, app, rx));
+        let saver = config.state_file.map(|path| {
+            let (stop, stopped) = oneshot::channel::<()>();
+            let saved = Arc::new(AtomicU64::new(0));
+            let task = tokio::spawn(keep_saved(
+                state.clone(),
+                path.clone(),
+                saved.clone(),
+                stopped,
+            ));
+            Saver {
+                path,
+                stop: Some(stop),
+                task,
+                saved,
+            }
+        });
         Ok(Sandbox {
             state,
             shutdown: tx,
             task,
+            saver,
+            restored,
         })
+    }
+
+    /// Whether this start found [`SandboxConfig::state_file`] and took its lists and profiles
+    /// up again (false: it started empty).
+    pub fn restored(&self) -> bool {
+        self.restored
+    }
+
+    /// Write the state file now if anything changed since it was last written (no-op without
+    /// [`SandboxConfig::state_file`]). The app calls it on exit.
+    pub async fn save_state(&self) -> std::io::Result<()> {
+        match &self.saver {
+            Some(s) => save_if_changed(&self.state, &s.path, &s.saved).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Sandbox::save_state`] for a caller outside the runtime (blocking).
+    pub fn save_state_blocking(&self) -> std::io::Result<()> {
+        let Some(s) = &self.saver else { return Ok(()) };
+        if self.state.changes.load(Ordering::Relaxed) == s.saved.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let (json, changes) = self.state.snapshot()?;
+        persist::write_atomically(&s.path, &json)?;
+        s.saved.store(changes, Ordering::Relaxed);
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT`
@@ -377,10 +544,20 @@ impl Sandbox {
         self.state.revoke(key);
     }
 
-    /// Stops accepting connections, closes open ones and waits for the server task to end.
+    /// Stops accepting connections, closes open ones and waits for the server task to end;
+    /// then writes the state file (if any) a last time.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
+        if let Some(mut s) = self.saver {
+            if let Some(stop) = s.stop.take() {
+                let _ = stop.send(());
+            }
+            let _ = (&mut s.task).await;
+            if let Err(e) = save_if_changed(&self.state, &s.path, &s.saved).await {
+                tracing::warn!(error = %e, path = %s.path.display(), "sandbox state not saved");
+            }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! `segport-sandbox --port N [--limits real|off] [--key pk_…[:scope,…]]… [--fault SPEC]…
-//! [--job-processing-ms N] [--no-retry-after]`
+//! [--job-processing-ms N] [--no-retry-after] [--state-file FILE]`
 //!
 //! Prints `listening on http://127.0.0.1:N` as its first line, then `demo key: pk_…` when no
 //! key was given, and serves until Ctrl-C.
@@ -72,6 +72,10 @@ struct Args {
     /// Name of the imitated account.
     #[arg(long, default_value = "Segport Sandbox")]
     account_name: String,
+    /// Keep the account, lists and profiles in this JSON file across restarts (read at start,
+    /// written about a second after changes and at Ctrl-C). Default: memory only.
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
 }
 
 fn parse_key(s: &str) -> Result<SandboxKey, String> {
@@ -102,6 +106,7 @@ async fn main() -> ExitCode {
         },
         retry_after: !args.no_retry_after,
         faults: args.faults,
+        state_file: args.state_file,
         ..SandboxConfig::default()
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rand::distr::Alphanumeric;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Crockford base32 alphabet, as used by ULIDs (Klaviyo's profile and job ids look like ULIDs).
@@ -43,6 +44,7 @@ pub fn ts_in(days: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct ListRec {
     pub id: String,
     pub name: String,
@@ -65,6 +67,7 @@ pub const TEXT_FIELDS: [&str; 6] = [
 /// The plain string attributes, in [`TEXT_FIELDS`] order. `None` = never set.
 pub type ProfileFields = [Option<Box<str>>; 6];
 
+#[derive(Serialize, Deserialize)]
 pub struct ProfileRec {
     pub id: Box<str>,
     pub email: Option<Box<str>>,

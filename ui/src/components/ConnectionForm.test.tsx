@@ -79,3 +79,39 @@ describe("editing a connection", () => {
     expect(screen.getByTestId("conn-consent-recorded")).toHaveTextContent("Consent recorded by bob");
   });
 });
+
+describe("another address for a saved connection", () => {
+  it("asks for the key and the consent again, and says why", async () => {
+    renderForm(connection({ id: "c9", keyStored: true, baseUrl: "https://a.klaviyo.com" }));
+    expect(screen.getByTestId("conn-consent")).toBeChecked();
+    await userEvent.click(screen.getByTestId("conn-advanced"));
+    await userEvent.clear(screen.getByTestId("conn-base-url"));
+    await userEvent.type(screen.getByTestId("conn-base-url"), "https://collector.example.net");
+
+    expect(screen.getByTestId("conn-host-changed")).toHaveTextContent("Another address than https://a.klaviyo.com");
+    expect(screen.getByTestId("conn-consent")).not.toBeChecked();
+    expect(screen.queryByTestId("conn-consent-recorded")).not.toBeInTheDocument();
+    const save = screen.getByTestId("conn-save");
+    expect(save).toBeDisabled();
+
+    await userEvent.type(screen.getByTestId("conn-key"), "pk_newkeyfornewhost");
+    await userEvent.click(screen.getByTestId("conn-consent"));
+    expect(save).toBeEnabled();
+    await userEvent.click(save);
+    expect(saveConnection).toHaveBeenCalledWith(
+      expect.objectContaining({ id: "c9", baseUrl: "https://collector.example.net", apiKey: "pk_newkeyfornewhost" }),
+    );
+  });
+
+  it("is not another address for a trailing slash, a path or the default port", async () => {
+    renderForm(connection({ id: "c9", keyStored: true, baseUrl: "https://a.klaviyo.com" }));
+    await userEvent.click(screen.getByTestId("conn-advanced"));
+    const base = screen.getByTestId("conn-base-url");
+    for (const same of ["https://a.klaviyo.com/", "https://a.klaviyo.com:443/api"]) {
+      await userEvent.clear(base);
+      await userEvent.type(base, same);
+      expect(screen.queryByTestId("conn-host-changed")).not.toBeInTheDocument();
+      expect(screen.getByTestId("conn-consent")).toBeChecked();
+    }
+  });
+});

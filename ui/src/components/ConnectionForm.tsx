@@ -7,6 +7,17 @@ import { FormActions } from "./FormActions";
 
 export const DEFAULT_BASE_URL = "https://a.klaviyo.com";
 
+/** The scheme, host and port of a base URL (empty: Klaviyo's) — what a stored key and a consent
+ * belong to; a trailing slash or a path does not change it. */
+export function addressOf(baseUrl: string): string {
+  const text = baseUrl.trim() || DEFAULT_BASE_URL;
+  try {
+    return new URL(text).origin;
+  } catch {
+    return text.replace(/\/+$/, "");
+  }
+}
+
 interface ConnectionFormProps {
   /** null for a new connection. */
   existing: ConnectionView | null;
@@ -24,14 +35,20 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
   const [baseUrl, setBaseUrl] = useState(existing?.baseUrl ?? "");
   const [usableBy, setUsableBy] = useState<UsableBy>(existing?.usableBy ?? "admins");
   const [exportUser, setExportUser] = useState(existing?.exportUser ?? "");
-  const [consent, setConsent] = useState(existing?.consent != null);
+  const [consentKept, setConsentKept] = useState(existing?.consent != null);
+  // For another address the consent is given again (Segport drops the old one with the key).
+  const [consentAgain, setConsentAgain] = useState(false);
   const [saving, setSaving] = useState(false);
 
   const isNew = existing === null;
+  const hostChanged = existing !== null && addressOf(baseUrl) !== addressOf(existing.baseUrl);
+  const consent = hostChanged ? consentAgain : consentKept;
+  const setConsent = hostChanged ? setConsentAgain : setConsentKept;
   const customBaseUrl = existing && existing.baseUrl !== DEFAULT_BASE_URL ? existing.baseUrl : null;
   const missing: string[] = [];
   if (!name.trim()) missing.push("a name");
   if (isNew && !apiKey.trim()) missing.push("an API key");
+  if (hostChanged && !apiKey.trim()) missing.push("the API key for the new address");
   if (!consent) missing.push("your consent");
   const canSave = missing.length === 0 && !saving;
 
@@ -88,7 +105,9 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
           data-testid="conn-key"
         />
         <p id={`${id}-key-hint`} className="hint" data-testid="conn-key-hint">
-          {existing?.keyStored
+          {hostChanged
+            ? "Enter the key for the new address: the stored key was given for the old one and is removed."
+            : existing?.keyStored
             ? "A key is stored — type a new one to replace it."
             : existing
               ? "No key is stored for this connection yet — paste one so Segport can connect."
@@ -114,8 +133,14 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
             data-testid="conn-base-url"
           />
           <p id={`${id}-base-hint`} className="hint">
-            Leave empty for Klaviyo itself. Change it only for a test server.
+            Leave empty for Klaviyo itself. Change it only for a test server (http:// only on this computer).
           </p>
+          {hostChanged && existing && (
+            <p className="hint warn-text" role="status" data-testid="conn-host-changed">
+              Another address than {addressOf(existing.baseUrl)}: the stored key, the consent and the checked
+              account were given for that one. Enter the key for the new address and give your consent again.
+            </p>
+          )}
         </div>
         <fieldset className="field">
           <legend>Usable by</legend>
@@ -172,7 +197,7 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
             confirm that the people in them may lawfully be added to Klaviyo lists and contacted from there.
           </span>
         </label>
-        {existing?.consent ? (
+        {existing?.consent && !hostChanged ? (
           <p className="hint" data-testid="conn-consent-recorded">
             Consent recorded by {existing.consent.by} on {formatDateTime(existing.consent.at)}.
           </p>
