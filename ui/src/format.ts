@@ -1,4 +1,10 @@
-import type { RunPhase, RunStatus, RunTrigger, UsableBy } from "./api";
+import type { Consent, RunPhase, RunStatus, RunTrigger, UsableBy } from "./api";
+
+/** "Marta Kowalska (OS account marta)": who gave a consent, and from which OS account (older
+ * consents recorded only the OS account, as `by`). */
+export function consentGiver(consent: Consent): string {
+  return consent.osUser ? `${consent.by} (OS account ${consent.osUser})` : consent.by;
+}
 
 /** Local date and time for an RFC 3339 timestamp; the raw text if it does not parse. */
 export function formatDateTime(rfc3339: string | null | undefined): string {

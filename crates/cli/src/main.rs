@@ -241,6 +241,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// "Marta Kowalska (OS account marta)": who gave a consent, and from which OS account.
+fn consent_by(c: &segport_core::model::Consent) -> String {
+    match &c.os_user {
+        Some(os) => format!("{} (OS account {os})", c.by),
+        None => c.by.clone(),
+    }
+}
+
 async fn run(cli: Cli) -> Result<u8, CoreError> {
     if let Cmd::Sample {
         file,
@@ -296,7 +304,7 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                     c.base_url,
                     if c.key_stored { "stored" } else { "missing" },
                     c.consent
-                        .map(|c| format!("{} at {}", c.by, c.at))
+                        .map(|c| format!("{} at {}", consent_by(&c), c.at))
                         .unwrap_or_else(|| "not recorded".into()),
                     c.usable_by.as_str()
                 );
@@ -324,7 +332,11 @@ async fn run(cli: Cli) -> Result<u8, CoreError> {
                 ));
             }
             let c = ws.record_consent(&name)?;
-            out!("consent recorded for \"{name}\" by {} at {}", c.by, c.at);
+            out!(
+                "consent recorded for \"{name}\" by {} at {}",
+                consent_by(&c),
+                c.at
+            );
         }
         Cmd::Connection(ConnectionCmd::Verify { name }) => {
             let conn = ws.connection_named(&name)?;

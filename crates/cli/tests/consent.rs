@@ -1,15 +1,15 @@
 //! `segport-cli connection consent NAME --yes` records the consent as the operator (the name set
-//! in the app's Settings).
+//! in the app's Settings), with the OS account beside it.
 
 use segport_core::model::Role;
 use segport_core::secrets::{use_mock_keychain, KeyringStore};
 use segport_core::store::Store;
-use segport_core::workspace::Workspace;
+use segport_core::workspace::{os_user, Workspace};
 use std::process::Command;
 use std::sync::Arc;
 
 #[test]
-fn consent_from_the_command_line_is_recorded_as_the_operator() {
+fn consent_from_the_command_line_is_recorded_as_the_operator_with_the_os_account() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("segport.toml");
@@ -37,7 +37,11 @@ fn consent_from_the_command_line_is_recorded_as_the_operator() {
     let o = cli(&["connection", "consent", "Shop", "--yes"]);
     assert!(o.status.success(), "{o:?}");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("by Marta Kowalska at "), "{stdout}");
+    let me = os_user();
+    assert!(
+        stdout.contains(&format!("by Marta Kowalska (OS account {me})")),
+        "{stdout}"
+    );
 
     let store = Store::open_dir(&data).unwrap();
     let consent = store
@@ -47,9 +51,10 @@ fn consent_from_the_command_line_is_recorded_as_the_operator() {
         .consent
         .unwrap();
     assert_eq!(consent.by, "Marta Kowalska");
+    assert_eq!(consent.os_user.as_deref(), Some(me.as_str()));
     let o = cli(&["connection", "list"]);
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("consent: Marta Kowalska at "),
+        String::from_utf8_lossy(&o.stdout).contains("consent: Marta Kowalska (OS account"),
         "{o:?}"
     );
 }

@@ -68,9 +68,13 @@ pub struct Operator {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Consent {
-    /// Who gave it: the operator's name (Settings). Consents recorded before hold the OS
-    /// account here.
+    /// Who gave it: the operator's name (Settings). Consents recorded before Segport kept the
+    /// OS account apart hold the OS account here.
     pub by: String,
+    /// The OS account it was given from, for audit (`None` for consents recorded before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub os_user: Option<String>,
     pub at: String,
 }
 

@@ -154,6 +154,10 @@ INSERT INTO export_state_v3 (export_id, destination, identifier, hash)
 DROP TABLE export_state;
 ALTER TABLE export_state_v3 RENAME TO export_state;
 "#,
+    // 4: a consent's OS account, beside the operator who gave it (consent_by).
+    r#"
+ALTER TABLE connections ADD COLUMN consent_os_user TEXT;
+"#,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -1365,7 +1369,8 @@ fn unique_violation(res: rusqlite::Result<usize>, what: &'static str, name: &str
 }
 
 const CONNECTION_SELECT: &str = "SELECT id, name, base_url, usable_by, api_key_env, consent_by,
-    consent_at, export_user, account_id, account_name, verified_at FROM connections";
+    consent_at, export_user, account_id, account_name, verified_at, consent_os_user
+    FROM connections";
 
 fn connection_from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
     let consent_by: Option<String> = r.get(5)?;
@@ -1380,7 +1385,11 @@ fn connection_from_row(r: &Row<'_>) -> rusqlite::Result<Connection> {
         usable_by: UsableBy::parse(&r.get::<_, String>(3)?).unwrap_or_default(),
         api_key_env: r.get(4)?,
         consent: match (consent_by, consent_at) {
-            (Some(by), Some(at)) => Some(Consent { by, at }),
+            (Some(by), Some(at)) => Some(Consent {
+                by,
+                os_user: r.get(11)?,
+                at,
+            }),
             _ => None,
         },
         export_user: r.get(7)?,
@@ -1483,11 +1492,13 @@ pub fn put_connection(db: &Db, c: &Connection) -> Result<()> {
     let now = now_rfc3339();
     let res = db.execute(
         "INSERT INTO connections (id, name, base_url, usable_by, api_key_env, consent_by,
-            consent_at, export_user, account_id, account_name, verified_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+            consent_at, export_user, account_id, account_name, verified_at, created_at, updated_at,
+            consent_os_user)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, base_url = excluded.base_url,
             usable_by = excluded.usable_by, api_key_env = excluded.api_key_env,
             consent_by = excluded.consent_by, consent_at = excluded.consent_at,
+            consent_os_user = excluded.consent_os_user,
             export_user = excluded.export_user, account_id = excluded.account_id,
             account_name = excluded.account_name, verified_at = excluded.verified_at,
             updated_at = excluded.updated_at",
@@ -1504,6 +1515,7 @@ pub fn put_connection(db: &Db, c: &Connection) -> Result<()> {
             c.verified.as_ref().map(|v| &v.account_name),
             c.verified.as_ref().map(|v| &v.at),
             now,
+            c.consent.as_ref().and_then(|x| x.os_user.as_ref()),
         ],
     );
     unique_violation(res, "connection", &c.name)

@@ -98,15 +98,17 @@ pub struct Workspace {
     notice: std::sync::OnceLock<Option<String>>,
 }
 
-/// A consent given now by `op`: their name (what the form says it is recorded as).
+/// A consent given now by `op`: their name (what the form says it is recorded as), and the OS
+/// account beside it for audit.
 fn consent_of(op: &Operator) -> Consent {
     Consent {
         by: op.name.clone(),
+        os_user: Some(os_user()),
         at: now_rfc3339(),
     }
 }
 
-/// The OS user name, recorded with runs.
+/// The OS user name, recorded with consents (beside the operator) and runs.
 pub fn os_user() -> String {
     let name = whoami::username();
     if name.is_empty() {

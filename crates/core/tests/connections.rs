@@ -174,10 +174,10 @@ fn a_key_the_keychain_would_not_remove_is_never_used_for_the_new_host() {
     assert!(ws.connections().unwrap()[0].key_stored);
 }
 
-// ---- consent: recorded as the operator the form names ----
+// ---- consent: recorded as the operator the form names, with the OS account beside it ----
 
 #[test]
-fn consent_is_recorded_as_the_operator_the_form_names() {
+fn consent_is_recorded_as_the_operator_with_the_os_account_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());
     ws.set_operator(Some("Marta Kowalska"), Role::Admin)
@@ -187,12 +187,17 @@ fn consent_is_recorded_as_the_operator_the_form_names() {
         .unwrap();
     let consent = v.consent.unwrap();
     assert_eq!(consent.by, "Marta Kowalska");
+    assert_eq!(
+        consent.os_user.as_deref(),
+        Some(segport_core::workspace::os_user().as_str())
+    );
 
     // From the command line too (`connection consent NAME --yes`), after another operator.
     ws.set_operator(Some("Tomasz Wiśniewski"), Role::Admin)
         .unwrap();
     let c = ws.record_consent("Shop").unwrap();
     assert_eq!(c.by, "Tomasz Wiśniewski");
+    assert_eq!(c.os_user, consent.os_user);
 
     // Both are in the SQLite file.
     drop(ws);

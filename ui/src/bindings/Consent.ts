@@ -5,7 +5,11 @@
  */
 export type Consent = { 
 /**
- * Who gave it: the operator's name (Settings). Consents recorded before hold the OS
- * account here.
+ * Who gave it: the operator's name (Settings). Consents recorded before Segport kept the
+ * OS account apart hold the OS account here.
  */
-by: string, at: string, };
+by: string, 
+/**
+ * The OS account it was given from, for audit (`None` for consents recorded before).
+ */
+osUser?: string, at: string, };

@@ -115,3 +115,12 @@ describe("another address for a saved connection", () => {
     }
   });
 });
+
+describe("the recorded consent", () => {
+  it("names the operator who gave it and the OS account beside it", () => {
+    renderForm(connection({ consent: { by: "Marta Kowalska", osUser: "root", at: "2025-03-04T05:06:07Z" } }));
+    expect(screen.getByTestId("conn-consent-recorded")).toHaveTextContent(
+      "Consent recorded by Marta Kowalska (OS account root) on",
+    );
+  });
+});

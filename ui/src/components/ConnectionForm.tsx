@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from "react";
 import * as api from "../api";
 import type { ConnectionView, UsableBy } from "../api";
 import { useReportError } from "../errors";
-import { formatDateTime } from "../format";
+import { consentGiver, formatDateTime } from "../format";
 import { FormActions } from "./FormActions";
 
 export const DEFAULT_BASE_URL = "https://a.klaviyo.com";
@@ -199,7 +199,7 @@ export function ConnectionForm({ existing, operator, onSaved, onCancel }: Connec
         </label>
         {existing?.consent && !hostChanged ? (
           <p className="hint" data-testid="conn-consent-recorded">
-            Consent recorded by {existing.consent.by} on {formatDateTime(existing.consent.at)}.
+            Consent recorded by {consentGiver(existing.consent)} on {formatDateTime(existing.consent.at)}.
           </p>
         ) : (
           <p className="hint">

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import * as api from "../api";
 import type { ConnectionView } from "../api";
-import { formatDateTime, USABLE_BY_LABEL } from "../format";
+import { consentGiver, formatDateTime, USABLE_BY_LABEL } from "../format";
 
 interface ConnectionRowProps {
   connection: ConnectionView;
@@ -69,7 +69,7 @@ export function ConnectionRow({ connection: c, onEdit, onRemove, onVerified, can
         <dd data-testid="conn-consent-info">
           {c.consent ? (
             <>
-              Given by {c.consent.by} on {formatDateTime(c.consent.at)}
+              Given by {consentGiver(c.consent)} on {formatDateTime(c.consent.at)}
             </>
           ) : (
             <span className="muted">Not recorded — edit the connection to give it</span>
