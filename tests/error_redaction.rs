@@ -6,49 +6,8 @@ mod common;
 
 use common::{app, invoke_checked};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
 
 const KEY: &str = "pk_echoedbackkey_needle_0000000000";
-
-/// An HTTP server on a free port that answers every request with a JSON:API 400 whose detail
-/// quotes the `Authorization` header's key; its base URL.
-fn echoing_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let key = head
-                    .lines()
-                    .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-                    .and_then(|l| l.split_whitespace().last())
-                    .unwrap_or("none")
-                    .to_string();
-                let body = json!({"errors": [{"id": "e1", "status": 400, "code": "invalid",
-                    "title": "Invalid input.",
-                    "detail": format!("The API key {key} cannot be used for this request."),
-                    "source": {"pointer": "/data"}}]})
-                .to_string();
-                let answer = format!(
-                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = s.write_all(answer.as_bytes());
-            });
-        }
-    });
-    url
-}
 
 fn invoke(app: &common::App, cmd: &str, args: Value) -> Result<Value, Value> {
     invoke_checked(app, cmd, args, KEY)
@@ -57,7 +16,16 @@ fn invoke(app: &common::App, cmd: &str, args: Value) -> Result<Value, Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_klaviyo_error_that_echoes_the_key_never_shows_it_in_the_ipc_payload_or_the_runs() {
     let app = app();
-    let base_url = echoing_server();
+    // Every API answer is a JSON:API 400 whose detail quotes the request's key.
+    let faults = vec!["*=echo_key@1".parse().unwrap()];
+    let config = segport_sandbox::SandboxConfig {
+        faults,
+        ..Default::default()
+    };
+    let sandbox = segport_sandbox::Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base_url = sandbox.base_url();
     let c = invoke(
         &app,
         "save_connection",

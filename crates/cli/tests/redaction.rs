@@ -1,53 +1,11 @@
 //! A server that echoes the API key in an error detail: `segport-cli` never prints it on stderr,
 //! and the failed run's recorded error (the runs table of the SQLite file) never holds it.
 
-use serde_json::json;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 
 const KEY: &str = "pk_cliechoedkey_needle_00000000000";
 const KEY_ENV: &str = "SEGPORT_CLI_ECHO_KEY";
-
-/// An HTTP server on a free port that answers every request with a JSON:API 400 whose detail
-/// quotes the `Authorization` header's key; its base URL.
-fn echoing_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let key = head
-                    .lines()
-                    .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-                    .and_then(|l| l.split_whitespace().last())
-                    .unwrap_or("none")
-                    .to_string();
-                let body = json!({"errors": [{"id": "e1", "status": 400, "code": "invalid",
-                    "title": "Invalid input.",
-                    "detail": format!("The API key {key} cannot be used for this request."),
-                    "source": {"pointer": "/data"}}]})
-                .to_string();
-                let answer = format!(
-                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = s.write_all(answer.as_bytes());
-            });
-        }
-    });
-    url
-}
 
 fn cli(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_segport-cli"))
@@ -69,9 +27,18 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[test]
-fn a_klaviyo_error_that_echoes_the_key_never_shows_it_on_stderr_or_in_the_runs_table() {
-    let base_url = echoing_server();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_klaviyo_error_that_echoes_the_key_never_shows_it_on_stderr_or_in_the_runs_table() {
+    // Every API answer is a JSON:API 400 whose detail quotes the request's key.
+    let faults = vec!["*=echo_key@1".parse().unwrap()];
+    let config = segport_sandbox::SandboxConfig {
+        faults,
+        ..Default::default()
+    };
+    let sandbox = segport_sandbox::Sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let base_url = sandbox.base_url();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::write(dir.path().join("people.csv"), "email\nada@example.com\n").unwrap();

@@ -21,6 +21,9 @@
 //!          | drop                          close the connection without answering
 //!          | slow:MS                       wait MS milliseconds, then answer normally
 //!          | revoke                        revoke the request's key: this and later requests 401
+//!          | echo_key                      a JSON:API 400 whose detail quotes the request's API key
+//!                                        (a proxy or API that repeats what it was sent: the
+//!                                        client must never print or store that text unredacted)
 //! ```
 //!
 //! `revoke:pk_x@after:5:bulk_import_profiles` answers the first 5 requests to
@@ -61,6 +64,8 @@ pub enum FaultAction {
     Slow(Duration),
     /// Revoke the request's key (this request and later ones get 401).
     Revoke,
+    /// A 400 `invalid` whose detail quotes the request's API key.
+    EchoKey,
 }
 
 /// Which requests a fault applies to.
@@ -166,6 +171,7 @@ fn parse_action(spec: &str, a: &str) -> Result<FaultAction, FaultParseError> {
         "429" => FaultAction::Throttle(1),
         "drop" => FaultAction::Drop,
         "revoke" => FaultAction::Revoke,
+        "echo_key" => FaultAction::EchoKey,
         _ => {
             if a == "429:none" {
                 FaultAction::ThrottleBare
@@ -251,6 +257,7 @@ impl fmt::Display for FaultAction {
             FaultAction::Drop => write!(f, "drop"),
             FaultAction::Slow(d) => write!(f, "slow:{}", d.as_millis()),
             FaultAction::Revoke => write!(f, "revoke"),
+            FaultAction::EchoKey => write!(f, "echo_key"),
         }
     }
 }
@@ -395,6 +402,8 @@ mod tests {
                 FaultAction::ThrottleRaw("inf".into()),
             ])
         );
+        let echo: Fault = "*=echo_key@1".parse().unwrap();
+        assert_eq!(echo.to_string(), "*=echo_key@1");
         for bad in ["get_lists=seq:429:raw:", "get_lists=seq:429:raw:a\u{7}b"] {
             assert!(
                 matches!(bad.parse::<Fault>(), Err(FaultParseError::Action { .. })),

@@ -66,6 +66,17 @@ pub async fn gate(State(s): State<Arc<AppState>>, req: Request, next: Next) -> R
                 s.revoke(key);
             }
         }
+        FaultAction::EchoKey => {
+            let key = api_key(req.headers()).unwrap_or("none");
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "Invalid input.",
+                format!("The API key {key} cannot be used for this request."),
+            )
+            .pointer("/data")
+            .into_response();
+        }
     }
     if let Err(e) = authorize(&s, req.headers(), op.scopes) {
         return e.into_response();

@@ -24,6 +24,7 @@ FAULTS (--fault SPEC, repeatable; also POST /__sandbox/faults {\"faults\":[SPEC,
           | 429:raw:TEXT (Retry-After: TEXT as written, e.g. 1e20, -5, NaN)
           | drop (close without answering)
           | slow:MS (delay, then answer) | revoke (revoke this request's key: 401 from now on)
+          | echo_key (a 400 whose detail quotes the request's key)
 
   Examples:
     --fault bulk_import_profiles=503@0.1
