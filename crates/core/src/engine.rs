@@ -260,10 +260,17 @@ impl Identities {
 }
 
 /// The reject reason of a row whose identifier an earlier row already has.
-pub(crate) fn duplicate_reason(what: &str, value: &str, first: u64) -> String {
+/// `value` is `None` where only its hash is known (an unchanged row's phone, from the state).
+pub(crate) fn duplicate_reason(what: &str, value: Option<&str>, first: u64) -> String {
+    let shown = match value {
+        Some(v) => format!(
+            " ({})",
+            v.chars().take(MAX_IDENTIFIER_CHARS).collect::<String>()
+        ),
+        None => String::new(),
+    };
     format!(
-        "duplicate of line {first}: the same {what} ({}) is on line {first}, and only the first row with it is sent",
-        value.chars().take(MAX_IDENTIFIER_CHARS).collect::<String>()
+        "duplicate of line {first}: the same {what}{shown} is on line {first}, and only the first row with it is sent"
     )
 }
 
@@ -280,10 +287,10 @@ impl DuplicateCheck {
     pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
         let key = key_of(email);
         if let Some(first) = self.ids.see_email(key) {
-            return Some(duplicate_reason("email", email, first));
+            return Some(duplicate_reason("email", Some(email), first));
         }
         if let Some(first) = self.ids.phone(phone_key(phone), line) {
-            return Some(duplicate_reason("phone number", phone.unwrap_or(""), first));
+            return Some(duplicate_reason("phone number", phone, first));
         }
         self.ids.email_sent(key, line);
         None
@@ -869,9 +876,12 @@ fn read_batches(
         // same rows in the same order, so it decides the same way).
         let key = key_of(&email);
         if let Some(first) = ids.see_email(key) {
-            shared
-                .rejects
-                .push(c, line, &email, duplicate_reason("email", &email, first));
+            shared.rejects.push(
+                c,
+                line,
+                &email,
+                duplicate_reason("email", Some(&email), first),
+            );
             return Ok(());
         }
         // Sent before the restart: never again. (Its rows are still mapped, so the rows it
@@ -888,11 +898,7 @@ fn read_batches(
                 Ok(m) => {
                     let phone = phone_key(m.phone.as_deref());
                     if let Some(first) = ids.phone(phone, line) {
-                        let reason = duplicate_reason(
-                            "phone number",
-                            m.phone.as_deref().unwrap_or(""),
-                            first,
-                        );
+                        let reason = duplicate_reason("phone number", m.phone.as_deref(), first);
                         shared.rejects.push(c, line, &m.email, reason);
                     } else {
                         ids.email_sent(key, line);
@@ -913,9 +919,7 @@ fn read_batches(
                 // Unchanged since it was sent; its phone (as the state recorded it, so no
                 // parsing) still belongs to it in this run.
                 if let Some(first) = ids.phone(phone, line) {
-                    let reason = format!(
-                        "duplicate of line {first}: the same phone number is on line {first}, and only the first row with it is sent"
-                    );
+                    let reason = duplicate_reason("phone number", None, first);
                     shared.rejects.push(c, line, &email, reason);
                     return Ok(());
                 }
@@ -933,7 +937,7 @@ fn read_batches(
         };
         let phone = phone_key(m.phone.as_deref());
         if let Some(first) = ids.phone(phone, line) {
-            let reason = duplicate_reason("phone number", m.phone.as_deref().unwrap_or(""), first);
+            let reason = duplicate_reason("phone number", m.phone.as_deref(), first);
             shared.rejects.push(c, line, &m.email, reason);
             return Ok(());
         }

@@ -35,12 +35,32 @@ pub struct RunOptions {
     pub confirm_removals: Option<u64>,
 }
 
+/// What a run needs that can be checked without the network.
+struct LocalPlan {
+    spec: SourceSpec,
+    filter: Option<Filter>,
+    /// The segment's filter as saved (part of the fingerprint).
+    filter_text: Option<String>,
+    conn: Connection,
+}
+
 /// A live run's plan, resolved before anything is sent.
 struct Planned {
     spec: SourceSpec,
     filter: Option<Filter>,
     client: Client,
     fingerprint: Fingerprint,
+}
+
+/// What an export's schedule counts from: its last run's start, or its creation if it never ran.
+fn schedule_since(e: &Export, last: Option<&RunView>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let parse = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .ok()
+    };
+    last.and_then(|r| parse(&r.started_at))
+        .or_else(|| parse(&e.created_at))
 }
 
 /// A new run record for `export`, started now by `op`.
@@ -574,16 +594,8 @@ impl Workspace {
             None => None,
         };
         let last_run = self.store.runs(Some(&e.id), 1)?.into_iter().next();
-        let since = last_run
-            .as_ref()
-            .map(|r| r.started_at.as_str())
-            .unwrap_or(&e.created_at);
-        let next_run_at = chrono::DateTime::parse_from_rfc3339(since)
-            .ok()
-            .and_then(|d| {
-                e.schedule
-                    .next_after(d.with_timezone(&chrono::Utc), &chrono::Local)
-            })
+        let next_run_at = schedule_since(&e, last_run.as_ref())
+            .and_then(|since| e.schedule.next_after(since, &chrono::Local))
             .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         let resumable = self.store.resumable_run(&e.id)?.is_some();
         Ok(ExportView {
@@ -1001,8 +1013,8 @@ impl Workspace {
             source_identity: None,
             confirm_removals: None,
             export,
-            source: planned.0,
-            filter: planned.1,
+            source: planned.spec,
+            filter: planned.filter,
             client: None,
             full: true,
             resume: vec![],
@@ -1038,11 +1050,7 @@ impl Workspace {
 
     /// What can be checked without the network: the connection may be used, the source can
     /// be read, the filter and the mapping name columns that are there.
-    async fn plan_local(
-        &self,
-        export: &Export,
-        op: &Operator,
-    ) -> Result<(SourceSpec, Option<Filter>, Connection)> {
+    async fn plan_local(&self, export: &Export, op: &Operator) -> Result<LocalPlan> {
         let conn_id = export.connection_id.clone().ok_or_else(|| {
             CoreError::invalid(
                 "Connection",
@@ -1076,13 +1084,23 @@ impl Workspace {
             f.compile(&columns)?;
         }
         crate::mapping::Mapper::new(&export.mapping, &columns, None)?;
-        Ok((spec, filter, conn))
+        Ok(LocalPlan {
+            spec,
+            filter,
+            filter_text: segment.filter,
+            conn,
+        })
     }
 
     /// Everything a live run needs: [`Workspace::plan_local`], then the client, the account
     /// and the list checked with Klaviyo, and the run's fingerprint.
     async fn plan(&self, export: &Export, op: &Operator) -> Result<Planned> {
-        let (spec, filter, conn) = self.plan_local(export, op).await?;
+        let LocalPlan {
+            spec,
+            filter,
+            filter_text,
+            conn,
+        } = self.plan_local(export, op).await?;
         let identity = {
             let spec = spec.clone();
             tokio::task::spawn_blocking(move || SourceIdentity::of(&spec))
@@ -1103,10 +1121,9 @@ impl Workspace {
             ),
             other => other.into(),
         })?;
-        let segment = self.store.segment(&export.segment_id)?;
         let fingerprint = Fingerprint::new(
             identity,
-            segment.filter.as_deref(),
+            filter_text.as_deref(),
             &export.mapping,
             &account,
             &export.list_id,
@@ -1125,11 +1142,6 @@ impl Workspace {
         if e.schedule == Schedule::Manual {
             return Ok(false);
         }
-        let parse = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map(|d| d.with_timezone(&chrono::Utc))
-                .ok()
-        };
         let last = self.store.runs(Some(&e.id), 1)?.into_iter().next();
         if last
             .as_ref()
@@ -1137,11 +1149,8 @@ impl Workspace {
         {
             return Ok(false);
         }
-        let since = last
-            .as_ref()
-            .and_then(|r| parse(&r.started_at))
-            .or_else(|| parse(&e.created_at));
-        Ok(since.is_some_and(|since| e.schedule.is_due(since, now, &chrono::Local)))
+        Ok(schedule_since(e, last.as_ref())
+            .is_some_and(|since| e.schedule.is_due(since, now, &chrono::Local)))
     }
 
     /// Scheduled exports whose time has come at `now` (local time for daily schedules): the
