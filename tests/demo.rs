@@ -3,14 +3,14 @@
 //! still exists with its members and a run after the restart agrees with it; a demo connection
 //! the user re-pointed at Klaviyo, and lists the user typed, are left alone.
 
+mod common;
+
 use segport_core::secrets::{use_mock_keychain, KeyringStore, SecretStore};
 use segport_lib::AppState;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
+use tauri::test::MockRuntime;
 use tauri::{Manager, WebviewWindow};
 
 struct App {
@@ -21,30 +21,12 @@ struct App {
 /// The app on `dir` with this keychain (what survives a restart: the folder and the keychain).
 fn open(dir: &Path, keychain: &Arc<KeyringStore>) -> App {
     let secrets: Arc<dyn SecretStore> = keychain.clone();
-    let state = AppState::open(dir, secrets);
-    let app = segport_lib::setup(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (app, window) = common::app_on(dir, secrets);
     App { app, window }
 }
 
 fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
-    let res = tauri::test::get_ipc_response(
-        &app.window,
-        InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    );
-    res.map(|b| b.deserialize::<Value>().unwrap())
+    common::invoke_on(&app.window, cmd, args)
 }
 
 fn block<T>(f: impl FnOnce() -> T) -> T {

@@ -2,7 +2,7 @@
 //! keychain, and a way to invoke commands as the web view does.
 #![allow(dead_code)]
 
-use segport_core::secrets::{use_mock_keychain, KeyringStore};
+use segport_core::secrets::{use_mock_keychain, KeyringStore, SecretStore};
 use segport_lib::AppState;
 use serde_json::Value;
 use std::sync::Arc;
@@ -20,13 +20,7 @@ pub struct App {
 pub fn app() -> App {
     use_mock_keychain();
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(dir.path(), Arc::new(KeyringStore::new()));
-    let app = segport_lib::setup(mock_builder(), state)
-        .build(mock_context(noop_assets()))
-        .unwrap();
-    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .unwrap();
+    let (app, window) = app_on(dir.path(), Arc::new(KeyringStore::new()));
     App {
         _app: app,
         window,
@@ -34,11 +28,40 @@ pub fn app() -> App {
     }
 }
 
+/// The app (mock runtime) on the data folder `dir` with this keychain, and its main window.
+pub fn app_on(
+    dir: &std::path::Path,
+    secrets: Arc<dyn SecretStore>,
+) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let state = AppState::open(dir, secrets);
+    let app = segport_lib::setup(mock_builder(), state)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, window)
+}
+
 /// Invoke a command; Ok(json) or Err(json of the `{code, message}` error). Whatever a command
 /// answers, `secret` never reaches the web view.
 pub fn invoke_checked(app: &App, cmd: &str, args: Value, secret: &str) -> Result<Value, Value> {
+    let out = invoke_on(&app.window, cmd, args);
+    let text = match &out {
+        Ok(v) | Err(v) => v.to_string(),
+    };
+    assert!(!text.contains(secret), "{cmd} leaked the key: {text}");
+    out
+}
+
+/// Invoke a command in `window` as the web view does; Ok(json) or Err(json of the error).
+pub fn invoke_on(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     let res = tauri::test::get_ipc_response(
-        &app.window,
+        window,
         InvokeRequest {
             cmd: cmd.into(),
             callback: CallbackFn(0),
@@ -49,10 +72,5 @@ pub fn invoke_checked(app: &App, cmd: &str, args: Value, secret: &str) -> Result
             invoke_key: INVOKE_KEY.to_string(),
         },
     );
-    let out = res.map(|b| b.deserialize::<Value>().unwrap());
-    let text = match &out {
-        Ok(v) | Err(v) => v.to_string(),
-    };
-    assert!(!text.contains(secret), "{cmd} leaked the key: {text}");
-    out
+    res.map(|b| b.deserialize::<Value>().unwrap())
 }
