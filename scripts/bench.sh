@@ -22,7 +22,9 @@ key="pk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 sb_pid=$!
 for _ in $(seq 50); do grep -q "listening on" "$work/sandbox.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/sandbox.out" | head -1)
-list=$(curl -s -X POST "$url/api/lists" -H "Authorization: Klaviyo-API-Key $key" -H "revision: 2026-07-15" \
+# The pinned API revision: written only in the generated spec table.
+revision=$(sed -n 's/^pub const SPEC_REVISION: &str = "\(.*\)";$/\1/p' crates/klaviyo/src/spec.rs)
+list=$(curl -s -X POST "$url/api/lists" -H "Authorization: Klaviyo-API-Key $key" -H "revision: $revision" \
   -H "Content-Type: application/vnd.api+json" -d '{"data":{"type":"list","attributes":{"name":"Bench"}}}' | jq -r .data.id)
 
 cli=./target/release/segport-cli

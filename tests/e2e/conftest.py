@@ -38,7 +38,7 @@ ARTIFACTS = REPO / "target/e2e"
 SCREENS = ARTIFACTS / "screens"
 
 SANDBOX_KEY = "pk_e2e_0123456789abcdefghijklmnop"
-KLAVIYO_REVISION = "2026-07-15"
+KLAVIYO_REVISION = (REPO / "crates/klaviyo/src/spec.rs").read_text().split('SPEC_REVISION: &str = "', 1)[1].split('"', 1)[0]
 BULK_IMPORT = "POST /api/profile-bulk-import-jobs"
 WINDOW = (1280, 860)
 

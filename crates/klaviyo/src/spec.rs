@@ -19,16 +19,169 @@ pub struct Operation {
 /// The spec revision the table was generated from.
 pub const SPEC_REVISION: &str = "2026-07-15";
 
+/// The API revision Segport is written and tested against (pinned): the client sends it in the
+/// `revision` header, the sandbox requires it. The only place it is written.
+pub const REVISION: &str = SPEC_REVISION;
+
+// The operations Segport uses (the client sends them, the sandbox serves them), by name.
+
+/// `GET /api/accounts`.
+pub const GET_ACCOUNTS: Operation = Operation {
+    id: "get_accounts",
+    method: "GET",
+    path: "/api/accounts",
+    burst_per_second: 1,
+    steady_per_minute: 15,
+    per_day: None,
+    scopes: &["accounts:read"],
+};
+
+/// `GET /api/lists`.
+pub const GET_LISTS: Operation = Operation {
+    id: "get_lists",
+    method: "GET",
+    path: "/api/lists",
+    burst_per_second: 75,
+    steady_per_minute: 750,
+    per_day: None,
+    scopes: &["lists:read"],
+};
+
+/// `POST /api/lists`.
+pub const CREATE_LIST: Operation = Operation {
+    id: "create_list",
+    method: "POST",
+    path: "/api/lists",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: Some(150),
+    scopes: &["lists:write"],
+};
+
+/// `GET /api/lists/{id}`.
+pub const GET_LIST: Operation = Operation {
+    id: "get_list",
+    method: "GET",
+    path: "/api/lists/{id}",
+    burst_per_second: 75,
+    steady_per_minute: 750,
+    per_day: None,
+    scopes: &["lists:read"],
+};
+
+/// `GET /api/lists/{id}/relationships/profiles`.
+pub const GET_PROFILE_IDS_FOR_LIST: Operation = Operation {
+    id: "get_profile_ids_for_list",
+    method: "GET",
+    path: "/api/lists/{id}/relationships/profiles",
+    burst_per_second: 75,
+    steady_per_minute: 750,
+    per_day: None,
+    scopes: &["lists:read", "profiles:read"],
+};
+
+/// `POST /api/lists/{id}/relationships/profiles`.
+pub const ADD_PROFILES_TO_LIST: Operation = Operation {
+    id: "add_profiles_to_list",
+    method: "POST",
+    path: "/api/lists/{id}/relationships/profiles",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["lists:write", "profiles:write"],
+};
+
+/// `DELETE /api/lists/{id}/relationships/profiles`.
+pub const REMOVE_PROFILES_FROM_LIST: Operation = Operation {
+    id: "remove_profiles_from_list",
+    method: "DELETE",
+    path: "/api/lists/{id}/relationships/profiles",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["lists:write", "profiles:write"],
+};
+
+/// `GET /api/profiles`.
+pub const GET_PROFILES: Operation = Operation {
+    id: "get_profiles",
+    method: "GET",
+    path: "/api/profiles",
+    burst_per_second: 75,
+    steady_per_minute: 750,
+    per_day: None,
+    scopes: &["profiles:read"],
+};
+
+/// `GET /api/profile-bulk-import-jobs`.
+pub const GET_BULK_IMPORT_PROFILES_JOBS: Operation = Operation {
+    id: "get_bulk_import_profiles_jobs",
+    method: "GET",
+    path: "/api/profile-bulk-import-jobs",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["lists:read", "profiles:read"],
+};
+
+/// `POST /api/profile-bulk-import-jobs`.
+pub const BULK_IMPORT_PROFILES: Operation = Operation {
+    id: "bulk_import_profiles",
+    method: "POST",
+    path: "/api/profile-bulk-import-jobs",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["lists:write", "profiles:write"],
+};
+
+/// `GET /api/profile-bulk-import-jobs/{job_id}`.
+pub const GET_BULK_IMPORT_PROFILES_JOB: Operation = Operation {
+    id: "get_bulk_import_profiles_job",
+    method: "GET",
+    path: "/api/profile-bulk-import-jobs/{job_id}",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["lists:read", "profiles:read"],
+};
+
+/// `GET /api/profile-bulk-import-jobs/{id}/import-errors`.
+pub const GET_ERRORS_FOR_BULK_IMPORT_PROFILES_JOB: Operation = Operation {
+    id: "get_errors_for_bulk_import_profiles_job",
+    method: "GET",
+    path: "/api/profile-bulk-import-jobs/{id}/import-errors",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["profiles:read"],
+};
+
+/// `GET /api/profile-bulk-import-jobs/{id}/relationships/profiles`.
+pub const GET_PROFILE_IDS_FOR_BULK_IMPORT_PROFILES_JOB: Operation = Operation {
+    id: "get_profile_ids_for_bulk_import_profiles_job",
+    method: "GET",
+    path: "/api/profile-bulk-import-jobs/{id}/relationships/profiles",
+    burst_per_second: 10,
+    steady_per_minute: 150,
+    per_day: None,
+    scopes: &["profiles:read"],
+};
+
+/// `POST /api/profile-subscription-bulk-create-jobs`.
+pub const BULK_SUBSCRIBE_PROFILES: Operation = Operation {
+    id: "bulk_subscribe_profiles",
+    method: "POST",
+    path: "/api/profile-subscription-bulk-create-jobs",
+    burst_per_second: 75,
+    steady_per_minute: 750,
+    per_day: None,
+    scopes: &["lists:write", "profiles:write", "subscriptions:write"],
+};
+
+/// Every operation of the spec, sorted by path (the ones above by their names).
 pub const OPERATIONS: &[Operation] = &[
-    Operation {
-        id: "get_accounts",
-        method: "GET",
-        path: "/api/accounts",
-        burst_per_second: 1,
-        steady_per_minute: 15,
-        per_day: None,
-        scopes: &["accounts:read"],
-    },
+    GET_ACCOUNTS,
     Operation {
         id: "get_account",
         method: "GET",
@@ -1487,33 +1640,9 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["images:write"],
     },
-    Operation {
-        id: "get_lists",
-        method: "GET",
-        path: "/api/lists",
-        burst_per_second: 75,
-        steady_per_minute: 750,
-        per_day: None,
-        scopes: &["lists:read"],
-    },
-    Operation {
-        id: "create_list",
-        method: "POST",
-        path: "/api/lists",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: Some(150),
-        scopes: &["lists:write"],
-    },
-    Operation {
-        id: "get_list",
-        method: "GET",
-        path: "/api/lists/{id}",
-        burst_per_second: 75,
-        steady_per_minute: 750,
-        per_day: None,
-        scopes: &["lists:read"],
-    },
+    GET_LISTS,
+    CREATE_LIST,
+    GET_LIST,
     Operation {
         id: "update_list",
         method: "PATCH",
@@ -1559,33 +1688,9 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["flows:read", "lists:read"],
     },
-    Operation {
-        id: "get_profile_ids_for_list",
-        method: "GET",
-        path: "/api/lists/{id}/relationships/profiles",
-        burst_per_second: 75,
-        steady_per_minute: 750,
-        per_day: None,
-        scopes: &["lists:read", "profiles:read"],
-    },
-    Operation {
-        id: "add_profiles_to_list",
-        method: "POST",
-        path: "/api/lists/{id}/relationships/profiles",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["lists:write", "profiles:write"],
-    },
-    Operation {
-        id: "remove_profiles_from_list",
-        method: "DELETE",
-        path: "/api/lists/{id}/relationships/profiles",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["lists:write", "profiles:write"],
-    },
+    GET_PROFILE_IDS_FOR_LIST,
+    ADD_PROFILES_TO_LIST,
+    REMOVE_PROFILES_FROM_LIST,
     Operation {
         id: "get_tag_ids_for_list",
         method: "GET",
@@ -2036,33 +2141,9 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["custom-objects:read"],
     },
-    Operation {
-        id: "get_bulk_import_profiles_jobs",
-        method: "GET",
-        path: "/api/profile-bulk-import-jobs",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["lists:read", "profiles:read"],
-    },
-    Operation {
-        id: "bulk_import_profiles",
-        method: "POST",
-        path: "/api/profile-bulk-import-jobs",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["lists:write", "profiles:write"],
-    },
-    Operation {
-        id: "get_errors_for_bulk_import_profiles_job",
-        method: "GET",
-        path: "/api/profile-bulk-import-jobs/{id}/import-errors",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["profiles:read"],
-    },
+    GET_BULK_IMPORT_PROFILES_JOBS,
+    BULK_IMPORT_PROFILES,
+    GET_ERRORS_FOR_BULK_IMPORT_PROFILES_JOB,
     Operation {
         id: "get_list_for_bulk_import_profiles_job",
         method: "GET",
@@ -2090,24 +2171,8 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["lists:read"],
     },
-    Operation {
-        id: "get_profile_ids_for_bulk_import_profiles_job",
-        method: "GET",
-        path: "/api/profile-bulk-import-jobs/{id}/relationships/profiles",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["profiles:read"],
-    },
-    Operation {
-        id: "get_bulk_import_profiles_job",
-        method: "GET",
-        path: "/api/profile-bulk-import-jobs/{job_id}",
-        burst_per_second: 10,
-        steady_per_minute: 150,
-        per_day: None,
-        scopes: &["lists:read", "profiles:read"],
-    },
+    GET_PROFILE_IDS_FOR_BULK_IMPORT_PROFILES_JOB,
+    GET_BULK_IMPORT_PROFILES_JOB,
     Operation {
         id: "create_or_update_profile",
         method: "POST",
@@ -2126,15 +2191,7 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["profiles:write"],
     },
-    Operation {
-        id: "bulk_subscribe_profiles",
-        method: "POST",
-        path: "/api/profile-subscription-bulk-create-jobs",
-        burst_per_second: 75,
-        steady_per_minute: 750,
-        per_day: None,
-        scopes: &["lists:write", "profiles:write", "subscriptions:write"],
-    },
+    BULK_SUBSCRIBE_PROFILES,
     Operation {
         id: "bulk_unsubscribe_profiles",
         method: "POST",
@@ -2198,15 +2255,7 @@ pub const OPERATIONS: &[Operation] = &[
         per_day: None,
         scopes: &["subscriptions:read"],
     },
-    Operation {
-        id: "get_profiles",
-        method: "GET",
-        path: "/api/profiles",
-        burst_per_second: 75,
-        steady_per_minute: 750,
-        per_day: None,
-        scopes: &["profiles:read"],
-    },
+    GET_PROFILES,
     Operation {
         id: "create_profile",
         method: "POST",

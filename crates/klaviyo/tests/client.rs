@@ -360,7 +360,10 @@ async fn envelope_len_matches_the_real_body_and_headers_are_sent() {
         )),
         "{head}"
     );
-    assert!(head.contains("revision: 2026-07-15"), "{head}");
+    assert!(
+        head.contains(&format!("revision: {}", segport_klaviyo::REVISION)),
+        "{head}"
+    );
     assert!(head.contains("accept: application/vnd.api+json"), "{head}");
     assert!(
         head.contains("content-type: application/vnd.api+json"),

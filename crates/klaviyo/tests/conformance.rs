@@ -1,5 +1,5 @@
 //! The request bodies the client sends, validated against the official request schemas of
-//! Klaviyo's OpenAPI spec (revision 2026-07-15) with `jsonschema`. The bodies are the ones the
+//! Klaviyo's OpenAPI spec (revision `segport_klaviyo::REVISION`) with `jsonschema`. The bodies are the ones the
 //! client really sends: built by the same public functions, and for bulk import also captured
 //! off the wire by a one-shot local HTTP listener.
 

@@ -38,7 +38,7 @@ async fn run(limits: Limits, jobs: usize, per_job: usize) -> f64 {
         let resp = http
             .post(format!("{}/api/profile-bulk-import-jobs", sb.base_url()))
             .header("Authorization", format!("Klaviyo-API-Key {KEY}"))
-            .header("revision", "2026-07-15")
+            .header("revision", segport_sandbox::REVISION)
             .header("Content-Type", "application/vnd.api+json")
             .body(body)
             .send()

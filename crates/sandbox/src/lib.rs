@@ -1,4 +1,5 @@
-//! A local imitation of the parts of Klaviyo's API that Segport uses (revision 2026-07-15).
+//! A local imitation of the parts of Klaviyo's API that Segport uses (revision [`REVISION`]).
+//! Its routes are the paths of the operations `segport_klaviyo::spec` names (GET_LISTS, …).
 //!
 //! Started in-process by the desktop app (demo mode) and by tests (on port 0), or as the
 //! `segport-sandbox` binary. State lives in memory and is lost when the sandbox stops, unless
@@ -31,11 +32,11 @@ use std::time::Duration;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use segport_klaviyo::spec::{Operation, OPERATIONS};
+use segport_klaviyo::spec::{self, Operation, OPERATIONS};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::{JoinHandle, JoinSet};
@@ -47,8 +48,8 @@ pub use limits::Limits;
 
 /// The JSON:API media type.
 pub const JSON_API: &str = "application/vnd.api+json";
-/// The API revision the sandbox imitates.
-pub const REVISION: &str = "2026-07-15";
+/// The API revision the sandbox imitates: the client's (generated into `segport_klaviyo::spec`).
+pub const REVISION: &str = spec::REVISION;
 /// Limits of `POST /api/profile-bulk-import-jobs`.
 pub const MAX_PROFILES_PER_JOB: usize = 10_000;
 /// Klaviyo's "5 MB" read the safe way, as the client does: 5,000,000 bytes, not 5 MiB (the
@@ -614,36 +615,40 @@ async fn serve_conn(stream: TcpStream, app: Router) {
 fn router(state: Arc<AppState>) -> Router {
     use handlers as h;
     Router::new()
-        .route("/api/accounts", get(h::get_accounts))
-        .route("/api/lists", get(h::get_lists).post(h::create_list))
-        .route("/api/lists/{id}", get(h::get_list))
+        // One route per spec operation, at its generated path (a path's methods are merged),
+        // so that the gate finds each request's operation in the table.
+        .route(spec::GET_ACCOUNTS.path, get(h::get_accounts))
+        .route(spec::GET_LISTS.path, get(h::get_lists))
+        .route(spec::CREATE_LIST.path, post(h::create_list))
+        .route(spec::GET_LIST.path, get(h::get_list))
         .route(
-            "/api/lists/{id}/relationships/profiles",
-            get(h::get_list_profile_ids)
-                .post(h::add_list_profiles)
-                .delete(h::remove_list_profiles),
+            spec::GET_PROFILE_IDS_FOR_LIST.path,
+            get(h::get_list_profile_ids),
         )
-        .route("/api/profiles", get(h::get_profiles))
+        .route(spec::ADD_PROFILES_TO_LIST.path, post(h::add_list_profiles))
         .route(
-            "/api/profile-bulk-import-jobs",
-            get(h::get_import_jobs).post(h::create_import_job),
+            spec::REMOVE_PROFILES_FROM_LIST.path,
+            delete(h::remove_list_profiles),
         )
+        .route(spec::GET_PROFILES.path, get(h::get_profiles))
         .route(
-            "/api/profile-bulk-import-jobs/{job_id}",
+            spec::GET_BULK_IMPORT_PROFILES_JOBS.path,
+            get(h::get_import_jobs),
+        )
+        .route(spec::BULK_IMPORT_PROFILES.path, post(h::create_import_job))
+        .route(
+            spec::GET_BULK_IMPORT_PROFILES_JOB.path,
             get(h::get_import_job),
         )
         .route(
-            "/api/profile-bulk-import-jobs/{id}/import-errors",
+            spec::GET_ERRORS_FOR_BULK_IMPORT_PROFILES_JOB.path,
             get(h::get_import_errors),
         )
         .route(
-            "/api/profile-bulk-import-jobs/{id}/relationships/profiles",
+            spec::GET_PROFILE_IDS_FOR_BULK_IMPORT_PROFILES_JOB.path,
             get(h::get_import_job_profile_ids),
         )
-        .route(
-            "/api/profile-subscription-bulk-create-jobs",
-            post(h::bulk_subscribe),
-        )
+        .route(spec::BULK_SUBSCRIBE_PROFILES.path, post(h::bulk_subscribe))
         .route("/__sandbox/lists/{id}/members", get(h::sandbox_members))
         .route("/__sandbox/stats", get(h::sandbox_stats))
         .route(

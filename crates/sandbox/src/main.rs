@@ -46,7 +46,7 @@ enum LimitsArg {
 #[derive(Parser)]
 #[command(
     name = "segport-sandbox",
-    about = "A local imitation of Klaviyo's API (revision 2026-07-15)",
+    about = format!("A local imitation of Klaviyo's API (revision {})", segport_sandbox::REVISION),
     after_help = FAULT_HELP
 )]
 struct Args {

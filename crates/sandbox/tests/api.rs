@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 const KEY: &str = "pk_test_full_0123456789abcdefghijklmnopq";
 const READ_ONLY_KEY: &str = "pk_test_accounts_only_0123456789abcdefgh";
-const REVISION: &str = "2026-07-15";
+const REVISION: &str = segport_sandbox::REVISION;
 
 thread_local! {
     // Building a reqwest client loads the root certificates: tens of ms in a debug build.

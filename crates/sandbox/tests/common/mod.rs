@@ -8,7 +8,7 @@ use segport_sandbox::{Sandbox, SandboxConfig, SandboxKey};
 use serde_json::{json, Value};
 
 pub const KEY: &str = "pk_test_full_0123456789abcdefghijklmnopq";
-pub const REVISION: &str = "2026-07-15";
+pub const REVISION: &str = segport_sandbox::REVISION;
 
 pub async fn start_with(config: SandboxConfig) -> Sandbox {
     let mut config = config;

@@ -1,7 +1,21 @@
-//! Request bodies, built without sending them: the client sends exactly these strings, and the
-//! conformance tests validate them against the official request schemas of the spec.
+//! JSON:API, the format of every body Klaviyo takes and gives.
+//!
+//! * Request bodies, built without sending them: the client sends exactly these strings, and
+//!   the conformance tests validate them against the official request schemas of the spec.
+//! * Reading answers: [`decode`] (a 2xx answer of the wrong shape is [`Error::Decode`]),
+//!   collections' `links.next` cursors, [`Page`]s of ids.
+//! * Filter values ([`quoted`]).
+//!
+//! Each resource's own documents (`ListDoc`, `JobRes`, …) are in its `api/*` file.
 
+use reqwest::Url;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::Error;
+
+/// The JSON:API media type (`Accept` of every request, `Content-Type` of every body).
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.api+json";
 
 /// Bytes of a bulk import request body around the profiles. For `n` profiles:
 /// `body_len = bulk_import_envelope_len(list_id) + sum(profile lens) + (n - 1)` (commas).
@@ -108,4 +122,53 @@ pub fn bulk_subscribe_body(
 /// A JSON:API filter string value: double-quoted with JSON escapes.
 pub(crate) fn quoted(v: &str) -> String {
     Value::String(v.to_owned()).to_string()
+}
+
+/// A 2xx answer's document; one of another shape is [`Error::Decode`].
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// One page of a collection, with the cursor of the next page (`None` on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A collection's `links`.
+#[derive(Deserialize)]
+pub(crate) struct Links {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The `page[cursor]` of a collection's `links.next` URL.
+pub(crate) fn next_cursor(links: &Option<Links>) -> Option<String> {
+    let next = links.as_ref()?.next.as_deref()?;
+    let url = Url::parse(next).ok()?;
+    let cursor = url
+        .query_pairs()
+        .find(|(k, _)| k == "page[cursor]")
+        .map(|(_, v)| v.into_owned());
+    cursor.filter(|c| !c.is_empty())
+}
+
+/// A page of `{"type": "profile", "id": …}` identifiers.
+pub(crate) fn ids_page(body: &[u8]) -> Result<Page<String>, Error> {
+    #[derive(Deserialize)]
+    struct Doc {
+        data: Vec<Ident>,
+        #[serde(default)]
+        links: Option<Links>,
+    }
+    #[derive(Deserialize)]
+    struct Ident {
+        id: String,
+    }
+    let doc: Doc = decode(body)?;
+    Ok(Page {
+        items: doc.data.into_iter().map(|i| i.id).collect(),
+        next_cursor: next_cursor(&doc.links),
+    })
 }
