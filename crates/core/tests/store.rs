@@ -443,3 +443,155 @@ fn a_healthy_database_is_opened_as_it_is() {
     assert_eq!(store.setting("kept").unwrap().as_deref(), Some("yes"));
     assert!(kept_files(dir.path()).is_empty());
 }
+
+// ---- rows this build cannot read: an error naming the table, the row and the value ----
+
+/// A database at the current schema with one row in every table: connection `c1`, source `s1`,
+/// segment `g1`, export `e1`, run `r1` and its accepted batch 0 (lines 3 and 5), written with
+/// raw SQL, then `damage` (raw SQL too, with CHECK constraints off, as a hand edit or another
+/// program could do).
+fn store_with(damage: &str) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("segport.db");
+    drop(Store::open(&path).unwrap());
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "INSERT INTO connections (id, name, base_url, usable_by, created_at, updated_at)
+                VALUES ('c1', 'Main', 'https://a.klaviyo.com', 'admins', 't', 't');
+             INSERT INTO sources (id, name, kind, path, created_at, updated_at)
+                VALUES ('s1', 'People', 'csv', '/data/people.csv', 't', 't');
+             INSERT INTO segments (id, name, source_id, created_at, updated_at)
+                VALUES ('g1', 'All', 's1', 't', 't');
+             INSERT INTO exports (id, name, segment_id, connection_id, list_id, mapping, mode,
+                    schedule, created_at, updated_at)
+                VALUES ('e1', 'News', 'g1', 'c1', 'AbC123', '{\"email\":\"email\"}', 'mirror',
+                    'every 6h', 't', 't');
+             INSERT INTO runs (id, export_id, trigger, who, status, started_at, heartbeat_at)
+                VALUES ('r1', 'e1', 'schedule', 'ada', 'interrupted', 't', 't');
+             INSERT INTO run_jobs (run_id, batch, job_id, profiles, status, first_line,
+                    last_line, lines)
+                VALUES ('r1', 0, 'job-1', 2, 'accepted', 3, 5, X'0302');",
+        )
+        .unwrap();
+        db.pragma_update(None, "ignore_check_constraints", true)
+            .unwrap();
+        db.execute_batch(damage).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    (dir, store)
+}
+
+/// A store error whose text names every one of `parts`.
+fn assert_bad_row<T: std::fmt::Debug>(res: segport_core::Result<T>, parts: &[&str]) {
+    let err = res.expect_err("an unreadable row must be an error");
+    assert_eq!(err.code(), "store.error", "{err}");
+    let text = err.to_string();
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+}
+
+#[test]
+fn the_fixture_with_no_damage_reads_back_as_written() {
+    let (_dir, store) = store_with("");
+    assert_eq!(store.connection("c1").unwrap().usable_by, UsableBy::Admins);
+    assert_eq!(store.source("s1").unwrap().kind, SourceKind::Csv);
+    let export = store.export("e1").unwrap();
+    assert_eq!(export.mode, ExportMode::Mirror);
+    assert_eq!(export.schedule.to_string(), "every 6h");
+    let run = store.run("r1").unwrap();
+    assert_eq!(
+        (run.trigger, run.status),
+        (RunTrigger::Schedule, RunStatus::Interrupted)
+    );
+    let jobs = store.run_jobs("r1").unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, segport_core::store::JobState::Accepted);
+    assert_eq!(jobs[0].lines, Some(vec![3, 5]));
+}
+
+#[test]
+fn a_connection_with_an_unknown_usable_by_is_an_error_not_admins() {
+    let (_dir, store) = store_with("UPDATE connections SET usable_by = 'everyone'");
+    let parts = ["connections", "c1", "usable_by", "\"everyone\""];
+    assert_bad_row(store.connection("c1"), &parts);
+    assert_bad_row(store.connections(), &parts);
+    assert_bad_row(store.connection_by_name("Main"), &parts);
+}
+
+#[test]
+fn a_source_with_an_unknown_kind_is_an_error_not_csv() {
+    let (_dir, store) = store_with("UPDATE sources SET kind = 'parquet'");
+    let parts = ["sources", "s1", "kind", "\"parquet\""];
+    assert_bad_row(store.source("s1"), &parts);
+    assert_bad_row(store.sources(), &parts);
+}
+
+#[test]
+fn an_export_with_an_unknown_mode_is_an_error_not_upsert() {
+    let (_dir, store) = store_with("UPDATE exports SET mode = 'sync'");
+    let parts = ["exports", "e1", "mode", "\"sync\""];
+    assert_bad_row(store.export("e1"), &parts);
+    assert_bad_row(store.exports(), &parts);
+    assert_bad_row(store.export_by_name("News"), &parts);
+}
+
+#[test]
+fn an_export_with_an_unknown_schedule_is_an_error_not_manual() {
+    let (_dir, store) = store_with("UPDATE exports SET schedule = 'hourly-ish'");
+    let parts = ["exports", "e1", "schedule", "\"hourly-ish\""];
+    assert_bad_row(store.export("e1"), &parts);
+    assert_bad_row(store.exports(), &parts);
+}
+
+#[test]
+fn an_export_with_no_schedule_is_manual_as_written_before_schedules() {
+    let (_dir, store) = store_with("UPDATE exports SET schedule = NULL");
+    assert_eq!(store.export("e1").unwrap().schedule.to_string(), "manual");
+}
+
+#[test]
+fn an_export_whose_mapping_is_not_json_names_the_row() {
+    let (_dir, store) = store_with("UPDATE exports SET mapping = '{not json'");
+    assert_bad_row(store.export("e1"), &["exports", "e1", "mapping"]);
+}
+
+#[test]
+fn a_run_with_an_unknown_status_is_an_error_not_failed() {
+    let (_dir, store) = store_with("UPDATE runs SET status = 'paused'");
+    let parts = ["runs", "r1", "status", "\"paused\""];
+    assert_bad_row(store.run("r1"), &parts);
+    assert_bad_row(store.runs(None, 10), &parts);
+    assert_bad_row(store.runs(Some("e1"), 10), &parts);
+}
+
+#[test]
+fn a_run_with_an_unknown_trigger_is_an_error_not_manual() {
+    let (_dir, store) = store_with("UPDATE runs SET trigger = 'cron'");
+    let parts = ["runs", "r1", "trigger", "\"cron\""];
+    assert_bad_row(store.run("r1"), &parts);
+    assert_bad_row(store.resumable_run("e1"), &parts);
+}
+
+#[test]
+fn a_job_with_an_unknown_status_is_an_error_naming_its_run_and_batch() {
+    let (_dir, store) = store_with("UPDATE run_jobs SET status = 'lost'");
+    assert_bad_row(
+        store.run_jobs("r1"),
+        &["run_jobs", "r1 batch 0", "status", "\"lost\""],
+    );
+}
+
+#[test]
+fn a_job_whose_lines_do_not_decode_is_an_error_not_an_old_checkpoint() {
+    // 0x80: a varint that never ends.
+    let (_dir, store) = store_with("UPDATE run_jobs SET lines = X'0380'");
+    assert_bad_row(store.run_jobs("r1"), &["run_jobs", "r1 batch 0", "lines"]);
+}
+
+#[test]
+fn a_job_with_no_lines_is_an_old_checkpoint() {
+    let (_dir, store) = store_with("UPDATE run_jobs SET lines = NULL");
+    assert_eq!(store.run_jobs("r1").unwrap()[0].lines, None);
+}

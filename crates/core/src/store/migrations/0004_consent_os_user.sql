@@ -1,0 +1,1 @@
+ALTER TABLE connections ADD COLUMN consent_os_user TEXT;
