@@ -1000,7 +1000,7 @@ impl Store {
                 encode_lines(lines)
             ],
         )?;
-        crate::engine::test_pause_at("checkpoint");
+        crate::failpoint::pause_at("checkpoint");
         tx.commit()?;
         Ok(())
     }
@@ -1027,7 +1027,7 @@ impl Store {
                 failed as i64
             ],
         )?;
-        crate::engine::test_pause_at("job-complete");
+        crate::failpoint::pause_at("job-complete");
         tx.commit()?;
         Ok(())
     }
