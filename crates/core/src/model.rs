@@ -277,10 +277,7 @@ pub struct Mapping {
     #[ts(optional)]
     pub default_country: Option<String>,
     /// A phone that cannot be normalised: `reject` the row (default) or `omit` the phone.
-    #[serde(
-        default,
-        skip_serializing_if = "InvalidPhone::is_reject"
-    )]
+    #[serde(default, skip_serializing_if = "InvalidPhone::is_reject")]
     #[ts(optional, as = "Option<InvalidPhone>")]
     pub invalid_phone: InvalidPhone,
     /// Klaviyo custom property name → source column.
