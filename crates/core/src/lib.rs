@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
+mod failpoint;
 pub mod filter;
 pub mod fingerprint;
 pub mod logging;

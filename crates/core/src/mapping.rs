@@ -22,6 +22,7 @@
 //! - [`Mapped::hash`] is XXH3-64 of the JSON: same input → same hash on every run and platform;
 //!   any change to what is sent → a different hash (delta exports).
 
+pub use crate::model::InvalidPhone;
 use crate::model::Mapping;
 use crate::value::Kind;
 use phonenumber::country::Id as CountryId;
@@ -81,25 +82,6 @@ pub struct Mapped {
     /// The phone number exactly as sent (E.164), if any: with the email, what makes two rows
     /// the same profile.
     pub phone: Option<String>,
-}
-
-/// What to do with a phone number that cannot be normalised to E.164.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
-#[serde(rename_all = "lowercase")]
-#[ts(export)]
-pub enum InvalidPhone {
-    /// Reject the row, naming the value (the default: nothing is silently dropped).
-    #[default]
-    Reject,
-    /// Send the row without a phone number, with a [`Mapped::warning`].
-    Omit,
-}
-
-impl InvalidPhone {
-    /// For `skip_serializing_if`: the default is not written to config files.
-    pub fn is_reject(&self) -> bool {
-        *self == InvalidPhone::Reject
-    }
 }
 
 /// What a column holds, for custom properties. Numbers, dates and booleans are those of

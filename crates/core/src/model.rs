@@ -277,16 +277,32 @@ pub struct Mapping {
     #[ts(optional)]
     pub default_country: Option<String>,
     /// A phone that cannot be normalised: `reject` the row (default) or `omit` the phone.
-    #[serde(
-        default,
-        skip_serializing_if = "crate::mapping::InvalidPhone::is_reject"
-    )]
-    #[ts(optional, as = "Option<crate::mapping::InvalidPhone>")]
-    pub invalid_phone: crate::mapping::InvalidPhone,
+    #[serde(default, skip_serializing_if = "InvalidPhone::is_reject")]
+    #[ts(optional, as = "Option<InvalidPhone>")]
+    pub invalid_phone: InvalidPhone,
     /// Klaviyo custom property name → source column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[ts(optional, as = "Option<BTreeMap<String, String>>")]
     pub properties: BTreeMap<String, String>,
+}
+
+/// What to do with a phone number that cannot be normalised to E.164.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum InvalidPhone {
+    /// Reject the row, naming the value (the default: nothing is silently dropped).
+    #[default]
+    Reject,
+    /// Send the row without a phone number, with a warning (`mapping::Mapped::warning`).
+    Omit,
+}
+
+impl InvalidPhone {
+    /// For `skip_serializing_if`: the default is not written to config files.
+    pub fn is_reject(&self) -> bool {
+        *self == InvalidPhone::Reject
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]

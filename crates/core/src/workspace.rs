@@ -884,7 +884,7 @@ impl Workspace {
                 ))
             },
         });
-        engine::test_pause_at("planned");
+        crate::failpoint::pause_at("planned");
         let plan = RunPlan {
             run_id: run.id.clone(),
             owner: token,
@@ -894,7 +894,7 @@ impl Workspace {
             export,
             source: planned.spec,
             filter: planned.filter,
-            client: Some(planned.client),
+            mode: engine::Mode::Live(planned.client),
             full: opts.full,
             resume,
         };
@@ -1015,7 +1015,7 @@ impl Workspace {
             export,
             source: planned.spec,
             filter: planned.filter,
-            client: None,
+            mode: engine::Mode::DryRun,
             full: true,
             resume: vec![],
         };
