@@ -9,6 +9,12 @@ use crate::Result;
 use std::path::PathBuf;
 
 impl Workspace {
+    /// Whether a stored source reads the file at `path` (the app accepts such a path from the
+    /// web view without a dialog pick).
+    pub fn is_source_path(&self, path: &str) -> Result<bool> {
+        Ok(self.store.sources()?.iter().any(|s| s.path == path))
+    }
+
     /// The source of a segment, as the engine reads it.
     pub fn source_spec(&self, source: &Source) -> SourceSpec {
         let kind = match source.kind {
