@@ -52,11 +52,8 @@ impl AppState {
             .contains(&p);
         let stored = self
             .ws()?
-            .store
-            .sources()
-            .map_err(|e| ErrorPayload::from(&e))?
-            .iter()
-            .any(|s| s.path == path);
+            .is_source_path(path)
+            .map_err(|e| ErrorPayload::from(&e))?;
         if picked || stored {
             Ok(p)
         } else {

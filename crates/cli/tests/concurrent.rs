@@ -7,6 +7,7 @@
 
 use segport_core::model::{ConnectionInput, Role, UsableBy};
 use segport_core::secrets::{use_mock_keychain, KeyringStore};
+use segport_core::store::Store;
 use segport_core::workspace::Workspace;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -130,7 +131,9 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
         })
         .collect();
 
-    // Meanwhile the app saves connections, settings and its operator in a tight loop.
+    // Meanwhile the app saves connections, settings and its operator in a tight loop (the
+    // settings and the transaction through a second connection to the app's database file).
+    let app_store = Store::open_dir(ws.data_dir()).unwrap();
     let started = Instant::now();
     let mut app_writes = 0usize;
     let mut app_failures = Vec::new();
@@ -151,9 +154,9 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
                 export_user: Some(format!("user {i}")),
             })
             .map(drop),
-            ws.store.set_setting("app.counter", &i.to_string()),
+            app_store.set_setting("app.counter", &i.to_string()),
             ws.set_operator(Some(&format!("operator {}", i % 3)), Role::Admin),
-            ws.store.transaction(|tx| {
+            app_store.transaction(|tx| {
                 // Read, then write, in one transaction: the pattern that fails at once with a
                 // deferred transaction when another process commits in between.
                 let n: i64 = tx.query_row("SELECT count(*) FROM connections", [], |r| r.get(0))?;
@@ -188,11 +191,10 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
     assert!(cli_runs >= 4, "only {cli_runs} CLI rounds");
     // And what each wrote is there.
     assert_eq!(
-        ws.store.setting("app.counter").unwrap().as_deref(),
+        app_store.setting("app.counter").unwrap().as_deref(),
         Some((app_writes - 1).to_string().as_str())
     );
-    let names: Vec<String> = ws
-        .store
+    let names: Vec<String> = app_store
         .connections()
         .unwrap()
         .into_iter()
@@ -202,8 +204,7 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
         names,
         vec!["App connection", "CLI0 connection", "CLI1 connection"]
     );
-    assert!(ws
-        .store
+    assert!(app_store
         .connection_by_name("CLI0 connection")
         .unwrap()
         .unwrap()

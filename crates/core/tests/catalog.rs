@@ -264,7 +264,7 @@ fn a_run_whose_process_died_shows_as_interrupted_and_its_export_as_resumable() {
     let alive = hold_export(&ws, &export.id);
     insert_running_run(&ws, &export);
     // Alive (its process holds the export's lock): still running, however old its heartbeat.
-    let db = rusqlite::Connection::open(ws.store.path()).unwrap();
+    let db = rusqlite::Connection::open(store_of(&ws).path()).unwrap();
     let ago = (chrono::Utc::now() - chrono::Duration::seconds(600))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     db.execute("UPDATE runs SET heartbeat_at = ?1", [&ago])
@@ -532,7 +532,7 @@ fn a_segment_saved_with_a_month_first_date_is_still_listed_and_its_rule_is_point
     .unwrap();
     let source = ws.save_source(csv_input("Signups", &csv)).unwrap();
     // An earlier Segport printed month-first dates bare.
-    ws.store
+    store_of(&ws)
         .put_segment(&Segment {
             id: "old".into(),
             name: "Old".into(),

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use segport_core::config;
+use segport_core::secrets::SecretStore;
 use std::path::{Path, PathBuf};
 
 const TOML: &str = r#"
@@ -46,7 +47,7 @@ fn import_then_export_round_trips_without_secrets() {
         (r.connections, r.sources, r.segments, r.exports),
         (1, 1, 1, 1)
     );
-    let src = &ws.store.sources().unwrap()[0];
+    let src = &store_of(&ws).sources().unwrap()[0];
     assert_eq!(src.path, dir.path().join("customers.csv").to_string_lossy());
 
     let out = config::export(&ws).unwrap();
@@ -55,12 +56,12 @@ fn import_then_export_round_trips_without_secrets() {
     std::fs::write(&file2, &out).unwrap();
     // Importing the exported file changes nothing.
     let before = (
-        ws.store.connections().unwrap(),
-        ws.store.exports().unwrap().len(),
+        store_of(&ws).connections().unwrap(),
+        store_of(&ws).exports().unwrap().len(),
     );
     config::import(&ws, &file2).unwrap();
-    assert_eq!(before.0, ws.store.connections().unwrap());
-    assert_eq!(before.1, ws.store.exports().unwrap().len());
+    assert_eq!(before.0, store_of(&ws).connections().unwrap());
+    assert_eq!(before.1, store_of(&ws).exports().unwrap().len());
     assert_eq!(config::export(&ws).unwrap(), out);
 }
 
@@ -81,10 +82,10 @@ fn a_bad_reference_imports_nothing_and_names_file_table_and_field() {
         "{msg}"
     );
     assert!(
-        ws.store.connections().unwrap().is_empty(),
+        store_of(&ws).connections().unwrap().is_empty(),
         "nothing may be half-imported"
     );
-    assert!(ws.store.sources().unwrap().is_empty());
+    assert!(store_of(&ws).sources().unwrap().is_empty());
 }
 
 /// Every kind of object with every field set (the CSV-only part; see the test below for the
@@ -165,8 +166,7 @@ fn snapshot(
     Vec<segport_core::model::Segment>,
     Vec<segport_core::model::Export>,
 ) {
-    let exports = ws
-        .store
+    let exports = store_of(ws)
         .exports()
         .unwrap()
         .into_iter()
@@ -176,9 +176,9 @@ fn snapshot(
         })
         .collect();
     (
-        ws.store.connections().unwrap(),
-        ws.store.sources().unwrap(),
-        ws.store.segments().unwrap(),
+        store_of(ws).connections().unwrap(),
+        store_of(ws).sources().unwrap(),
+        store_of(ws).segments().unwrap(),
         exports,
     )
 }
@@ -250,8 +250,7 @@ table = "customers"
     )
     .unwrap();
     config::import(&ws, &file).unwrap();
-    let kinds: Vec<(String, String, Option<String>)> = ws
-        .store
+    let kinds: Vec<(String, String, Option<String>)> = store_of(&ws)
         .sources()
         .unwrap()
         .into_iter()
@@ -296,10 +295,10 @@ fn a_bad_filter_names_file_table_field_and_position_and_imports_nothing() {
             && msg.contains("at 1:"),
         "{msg}"
     );
-    assert!(ws.store.connections().unwrap().is_empty());
-    assert!(ws.store.sources().unwrap().is_empty());
-    assert!(ws.store.segments().unwrap().is_empty());
-    assert!(ws.store.exports().unwrap().is_empty());
+    assert!(store_of(&ws).connections().unwrap().is_empty());
+    assert!(store_of(&ws).sources().unwrap().is_empty());
+    assert!(store_of(&ws).segments().unwrap().is_empty());
+    assert!(store_of(&ws).exports().unwrap().is_empty());
 }
 
 // ---- a config file cannot redirect a stored key ----
@@ -311,13 +310,13 @@ fn form_connection(ws: &segport_core::workspace::Workspace, base_url: &str) -> S
         .save_connection(connection_input("Shop", base_url, Some(KEY)))
         .unwrap();
     // As if Connect had checked it.
-    let mut conn = ws.store.connection(&c.id).unwrap();
+    let mut conn = store_of(ws).connection(&c.id).unwrap();
     conn.verified = Some(segport_core::model::VerifiedAccount {
         account_id: "ACC1".into(),
         account_name: "Shop account".into(),
         at: segport_core::model::now_rfc3339(),
     });
-    ws.store.put_connection(&conn).unwrap();
+    store_of(ws).put_connection(&conn).unwrap();
     c.id
 }
 
@@ -346,15 +345,15 @@ fn connection_row(data: &Path, id: &str) -> (String, Option<String>, Option<Stri
 fn importing_another_host_for_a_connection_drops_its_stored_key_consent_and_account() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let ws = workspace(&data);
+    let (ws, keychain) = workspace_and_keychain(&data);
     let id = form_connection(&ws, "https://a.klaviyo.com");
-    assert!(ws.secrets.get(&id).unwrap().is_some());
+    assert!(keychain.get(&id).unwrap().is_some());
 
     let file = shop_config(dir.path(), "https://collector.example.net");
     config::import(&ws, &file).unwrap();
 
     assert!(
-        ws.secrets.get(&id).unwrap().is_none(),
+        keychain.get(&id).unwrap().is_none(),
         "the key must not follow the connection to another host"
     );
     let (base_url, consent_by, account_id) = connection_row(&data, &id);
@@ -364,7 +363,7 @@ fn importing_another_host_for_a_connection_drops_its_stored_key_consent_and_acco
     let view = ws.connections().unwrap().remove(0);
     assert!(!view.key_stored && !view.usable && view.consent.is_none());
     // A run through it now stops for the consent, before anything is sent anywhere.
-    assert!(ws.api_key(&ws.store.connection(&id).unwrap()).is_err());
+    assert!(ws.api_key(&store_of(&ws).connection(&id).unwrap()).is_err());
 }
 
 #[test]
@@ -372,10 +371,10 @@ fn importing_another_port_or_scheme_is_another_host_too() {
     for other in ["https://a.klaviyo.com:8443", "http://127.0.0.1:9"] {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let ws = workspace(&data);
+        let (ws, keychain) = workspace_and_keychain(&data);
         let id = form_connection(&ws, "https://a.klaviyo.com");
         config::import(&ws, &shop_config(dir.path(), other)).unwrap();
-        assert!(ws.secrets.get(&id).unwrap().is_none(), "{other}");
+        assert!(keychain.get(&id).unwrap().is_none(), "{other}");
         assert_eq!(connection_row(&data, &id).1, None, "{other}");
     }
 }
@@ -391,11 +390,11 @@ fn importing_the_same_host_keeps_the_stored_key_consent_and_account() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let ws = workspace(&data);
+        let (ws, keychain) = workspace_and_keychain(&data);
         let id = form_connection(&ws, "https://a.klaviyo.com");
         config::import(&ws, &shop_config(dir.path(), same)).unwrap();
         assert_eq!(
-            ws.secrets.get(&id).unwrap().map(|k| k.expose().to_string()),
+            keychain.get(&id).unwrap().map(|k| k.expose().to_string()),
             Some(KEY.to_string()),
             "{same}"
         );
@@ -422,7 +421,7 @@ fn an_http_base_url_is_refused_unless_it_is_this_computer() {
             msg.contains("`base_url`") && msg.contains("https://"),
             "{bad}: {msg}"
         );
-        assert!(ws.store.connections().unwrap().is_empty(), "{bad}");
+        assert!(store_of(&ws).connections().unwrap().is_empty(), "{bad}");
     }
     for good in [
         "http://127.0.0.1:9",
@@ -458,7 +457,7 @@ fn an_api_key_env_that_is_not_a_variable_name_is_refused_without_repeating_it() 
             assert!(!msg.contains(bad), "the value was repeated: {msg}");
         }
         assert!(!msg.contains("pk_live"), "{msg}");
-        assert!(ws.store.connections().unwrap().is_empty());
+        assert!(store_of(&ws).connections().unwrap().is_empty());
     }
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir.path().join("data"));

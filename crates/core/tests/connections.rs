@@ -18,13 +18,13 @@ fn saved(ws: &Workspace, base_url: &str) -> ConnectionView {
     let c = ws
         .save_connection(connection_input("Shop", base_url, Some(KEY)))
         .unwrap();
-    let mut conn = ws.store.connection(&c.id).unwrap();
+    let mut conn = store_of(ws).connection(&c.id).unwrap();
     conn.verified = Some(VerifiedAccount {
         account_id: "ACC1".into(),
         account_name: "Shop account".into(),
         at: now_rfc3339(),
     });
-    ws.store.put_connection(&conn).unwrap();
+    store_of(ws).put_connection(&conn).unwrap();
     c
 }
 
@@ -35,25 +35,25 @@ fn edit(c: &ConnectionView, base_url: &str, key: Option<&str>) -> ConnectionInpu
     }
 }
 
-fn stored_key(ws: &Workspace, id: &str) -> Option<String> {
-    ws.secrets.get(id).unwrap().map(|k| k.expose().to_string())
+fn stored_key(keychain: &dyn SecretStore, id: &str) -> Option<String> {
+    keychain.get(id).unwrap().map(|k| k.expose().to_string())
 }
 
 #[test]
 fn saving_a_connection_with_another_host_drops_its_key_and_account() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path());
+    let (ws, keychain) = workspace_and_keychain(dir.path());
     let c = saved(&ws, "https://a.klaviyo.com");
-    let before = ws.store.connection(&c.id).unwrap().consent.unwrap();
+    let before = store_of(&ws).connection(&c.id).unwrap().consent.unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
 
     let v = ws
         .save_connection(edit(&c, "https://collector.example.net", None))
         .unwrap();
-    assert_eq!(stored_key(&ws, &c.id), None);
+    assert_eq!(stored_key(&*keychain, &c.id), None);
     assert!(!v.key_stored);
     assert_eq!(v.verified, None);
-    let conn = ws.store.connection(&c.id).unwrap();
+    let conn = store_of(&ws).connection(&c.id).unwrap();
     assert_eq!(conn.verified, None);
     // The consent the form gave just now is recorded afresh, not the one for the old host.
     let consent = conn.consent.clone().unwrap();
@@ -64,34 +64,38 @@ fn saving_a_connection_with_another_host_drops_its_key_and_account() {
 #[test]
 fn a_new_key_given_with_the_new_host_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path());
+    let (ws, keychain) = workspace_and_keychain(dir.path());
     let c = saved(&ws, "https://a.klaviyo.com");
     let v = ws
         .save_connection(edit(&c, "http://127.0.0.1:9", Some(NEW_KEY)))
         .unwrap();
     assert!(v.key_stored);
-    assert_eq!(stored_key(&ws, &c.id).as_deref(), Some(NEW_KEY));
+    assert_eq!(stored_key(&*keychain, &c.id).as_deref(), Some(NEW_KEY));
     assert_eq!(v.verified, None);
 }
 
 #[test]
 fn a_trailing_slash_or_a_path_is_not_another_host() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path());
+    let (ws, keychain) = workspace_and_keychain(dir.path());
     let c = saved(&ws, "https://a.klaviyo.com");
-    let consent = ws.store.connection(&c.id).unwrap().consent;
+    let consent = store_of(&ws).connection(&c.id).unwrap().consent;
     for same in ["https://a.klaviyo.com/", "https://a.klaviyo.com:443/api"] {
         let v = ws.save_connection(edit(&c, same, None)).unwrap();
         assert!(v.key_stored, "{same}");
-        assert_eq!(stored_key(&ws, &c.id).as_deref(), Some(KEY), "{same}");
-        assert_eq!(ws.store.connection(&c.id).unwrap().consent, consent);
+        assert_eq!(
+            stored_key(&*keychain, &c.id).as_deref(),
+            Some(KEY),
+            "{same}"
+        );
+        assert_eq!(store_of(&ws).connection(&c.id).unwrap().consent, consent);
     }
 }
 
 #[test]
 fn the_form_refuses_http_to_another_computer() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(dir.path());
+    let (ws, keychain) = workspace_and_keychain(dir.path());
     for bad in ["http://a.klaviyo.com", "http://192.168.1.20:8080"] {
         let err = ws
             .save_connection(connection_input("Shop", bad, Some(KEY)))
@@ -107,7 +111,7 @@ fn the_form_refuses_http_to_another_computer() {
     assert!(ws
         .save_connection(edit(&c, "http://a.klaviyo.com", None))
         .is_err());
-    assert_eq!(stored_key(&ws, &c.id).as_deref(), Some(KEY));
+    assert_eq!(stored_key(&*keychain, &c.id).as_deref(), Some(KEY));
     for good in ["http://localhost:9", "http://[::1]:9", "http://127.0.0.2:9"] {
         ws.save_connection(connection_input(good, good, Some(KEY)))
             .unwrap_or_else(|e| panic!("{good}: {e}"));
@@ -159,7 +163,7 @@ fn a_key_the_keychain_would_not_remove_is_never_used_for_the_new_host() {
     segport_core::config::import(&ws, &file).unwrap();
     ws.record_consent("Shop").unwrap();
     // …but the old key, still in the keychain, is not read for the new host.
-    let conn = ws.store.connection(&c.id).unwrap();
+    let conn = store_of(&ws).connection(&c.id).unwrap();
     assert!(keychain.keys.lock().unwrap().contains_key(&c.id));
     assert!(matches!(ws.api_key(&conn), Err(CoreError::NoKey(_))));
     assert!(!ws.connections().unwrap()[0].key_stored);
@@ -202,6 +206,6 @@ fn consent_is_recorded_as_the_operator_with_the_os_account_beside_it() {
     // Both are in the SQLite file.
     drop(ws);
     let again = workspace(dir.path());
-    let stored = again.store.connection(&v.id).unwrap().consent.unwrap();
+    let stored = store_of(&again).connection(&v.id).unwrap().consent.unwrap();
     assert_eq!(stored, c);
 }

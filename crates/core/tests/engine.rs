@@ -65,7 +65,7 @@ async fn exports_50k_rows_list_equals_exactly_the_valid_rows_and_each_bad_row_is
     assert_eq!(run.counts.rejected, stats.invalid_lines.len() as u64);
     assert_eq!(summary.rejects_total, stats.invalid_lines.len() as u64);
     // Every bad row is reported with its line and a reason.
-    let (rejects, _) = ws.store.rejects(&run.id, usize::MAX).unwrap();
+    let (rejects, _) = store_of(&ws).rejects(&run.id, usize::MAX).unwrap();
     let lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();
     assert_eq!(lines, stats.invalid_lines);
     assert!(rejects.iter().all(|r| r.reason.contains("email")));
@@ -205,7 +205,7 @@ async fn a_cancel_while_batches_are_on_the_wire_keeps_them_and_the_resume_sends_
     assert_eq!(summary.run.status, RunStatus::Cancelled);
     // Every import Klaviyo received is checkpointed: nothing it accepted is forgotten.
     let sent_before = sb_count();
-    let jobs = ws.store.run_jobs(&summary.run.id).unwrap();
+    let jobs = store_of(&ws).run_jobs(&summary.run.id).unwrap();
     assert_eq!(jobs.len() as u64, sent_before, "{jobs:?}");
     let acked: u64 = jobs.iter().map(|j| j.profiles).sum();
 
@@ -223,10 +223,10 @@ async fn a_cancel_while_batches_are_on_the_wire_keeps_them_and_the_resume_sends_
         resumed.run.id,
         summary.run.id,
         "the same run continues: {:?}",
-        ws.store.run(&summary.run.id).unwrap().error
+        store_of(&ws).run(&summary.run.id).unwrap().error
     );
     assert_eq!(resumed.run.status, RunStatus::Succeeded);
-    let jobs = ws.store.run_jobs(&summary.run.id).unwrap();
+    let jobs = store_of(&ws).run_jobs(&summary.run.id).unwrap();
     let total: u64 = jobs.iter().map(|j| j.profiles).sum();
     assert_eq!(
         total, valid,
@@ -268,9 +268,9 @@ async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
     let mut input = connection_input("S", &sb.base_url(), Some("pk_revokedkey000000000000"));
     input.id = Some(conn.id.clone());
     ws.save_connection(input).unwrap();
-    let mut e = ws.store.export(&export.id).unwrap();
+    let mut e = store_of(&ws).export(&export.id).unwrap();
     e.list_id = sb.create_list("L");
-    ws.store.put_export(&e).unwrap();
+    store_of(&ws).put_export(&e).unwrap();
     let err = ws
         .run_export(
             &export.id,
@@ -283,7 +283,7 @@ async fn a_wrong_list_id_or_rejected_key_stops_the_run_before_reading() {
     assert_eq!(err.code(), "klaviyo.key_rejected");
     assert_eq!(ws.runs(None).unwrap()[0].counts.read, 0);
     assert_eq!(
-        ws.store
+        store_of(&ws)
             .rejects(&ws.runs(None).unwrap()[0].id, 10)
             .unwrap()
             .1,
@@ -309,12 +309,14 @@ async fn a_resumed_run_never_makes_a_batch_that_spans_an_acknowledged_one() {
     for (batch, lines) in [(0, (2u64, 10_001u64)), (1, (15_002, 25_001))] {
         let job = format!("acked{batch}");
         let lines: Vec<u64> = (lines.0..=lines.1).collect();
-        ws.store.record_job(&run.id, batch, &job, &lines).unwrap();
-        ws.store
+        store_of(&ws)
+            .record_job(&run.id, batch, &job, &lines)
+            .unwrap();
+        store_of(&ws)
             .complete_job(&run.id, batch, JobState::Complete, 10_000, 0)
             .unwrap();
     }
-    ws.store
+    store_of(&ws)
         .finish_run(&run.id, RunStatus::Interrupted, &RunCounts::default(), None)
         .unwrap();
 
@@ -334,8 +336,7 @@ async fn a_resumed_run_never_makes_a_batch_that_spans_an_acknowledged_one() {
     assert_eq!(sb.list_members(&list).len(), 10_000);
     // …in batches that stop short of the acknowledged range: no two ranges overlap, so a later
     // resume attributes every line to the job that really holds it.
-    let mut ranges: Vec<(u64, u64)> = ws
-        .store
+    let mut ranges: Vec<(u64, u64)> = store_of(&ws)
         .run_jobs(&run.id)
         .unwrap()
         .iter()

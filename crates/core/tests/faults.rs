@@ -124,7 +124,7 @@ async fn script(name: &str, f: &Fixture, repair: impl FnOnce(&Fixture)) -> Repor
         f.sb.status_count(429),
         f.sb.request_count(BULK),
     );
-    let acked = f.ws.store.run_jobs(&first.run.id).unwrap();
+    let acked = store_of(&f.ws).run_jobs(&first.run.id).unwrap();
     let last = if first.run.status == RunStatus::Failed {
         let error = first.run.error.clone().unwrap_or_default();
         assert!(
@@ -140,7 +140,7 @@ async fn script(name: &str, f: &Fixture, repair: impl FnOnce(&Fixture)) -> Repor
                 second.run.id, first.run.id,
                 "the failed run is taken up again"
             );
-            let jobs = f.ws.store.run_jobs(&second.run.id).unwrap();
+            let jobs = store_of(&f.ws).run_jobs(&second.run.id).unwrap();
             for a in &acked {
                 assert!(
                     jobs.iter()
@@ -204,7 +204,7 @@ async fn assert_exact(f: &Fixture, last: &RunSummary) {
     assert_eq!(c.imported, valid);
     assert_eq!(c.rejected, invalid);
     assert_eq!(c.failed_in_klaviyo, 0);
-    let (rejects, total) = f.ws.store.rejects(&last.run.id, usize::MAX).unwrap();
+    let (rejects, total) = store_of(&f.ws).rejects(&last.run.id, usize::MAX).unwrap();
     assert_eq!(total, invalid);
     assert_eq!(
         rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
@@ -215,7 +215,7 @@ async fn assert_exact(f: &Fixture, last: &RunSummary) {
     let accepted = accepted_jobs(&f.sb).await;
     let mut checkpointed = BTreeMap::new();
     for r in f.ws.runs(None).unwrap() {
-        for j in f.ws.store.run_jobs(&r.id).unwrap() {
+        for j in store_of(&f.ws).run_jobs(&r.id).unwrap() {
             checkpointed.insert(j.job_id.clone(), j.profiles);
         }
     }
@@ -225,7 +225,7 @@ async fn assert_exact(f: &Fixture, last: &RunSummary) {
         valid,
         "no profile sent twice"
     );
-    let jobs = f.ws.store.run_jobs(&last.run.id).unwrap();
+    let jobs = store_of(&f.ws).run_jobs(&last.run.id).unwrap();
     assert!(
         jobs.iter()
             .all(|j| j.status == segport_core::store::JobState::Complete),

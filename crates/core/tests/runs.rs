@@ -32,7 +32,7 @@ fn normal() -> RunOptions {
 /// The checkpoint rows of a run must be disjoint batches of at most 10,000 profiles, in line
 /// order; returns the profiles they hold in all.
 fn checked_checkpoint(ws: &segport_core::workspace::Workspace, run_id: &str) -> u64 {
-    let jobs = ws.store.run_jobs(run_id).unwrap();
+    let jobs = store_of(ws).run_jobs(run_id).unwrap();
     let mut last = 0;
     for j in &jobs {
         assert!(j.profiles >= 1 && j.profiles <= 10_000, "{j:?}");
@@ -74,7 +74,7 @@ async fn export_of_200000_rows_equals_the_list() {
     assert_eq!(c.imported, valid);
     assert_eq!(c.rejected, stats.invalid_lines.len() as u64);
     assert_eq!(c.failed_in_klaviyo, 0);
-    let (rejects, total) = ws.store.rejects(&s.run.id, usize::MAX).unwrap();
+    let (rejects, total) = store_of(&ws).rejects(&s.run.id, usize::MAX).unwrap();
     assert_eq!(total, stats.invalid_lines.len() as u64);
     assert_eq!(
         rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
@@ -82,7 +82,7 @@ async fn export_of_200000_rows_equals_the_list() {
     );
     // One bulk import job per checkpoint row: every batch was sent once and acknowledged.
     assert_eq!(checked_checkpoint(&ws, &s.run.id), valid);
-    let jobs = ws.store.run_jobs(&s.run.id).unwrap().len() as u64;
+    let jobs = store_of(&ws).run_jobs(&s.run.id).unwrap().len() as u64;
     assert_eq!(jobs, 20, "200,000 rows less the rejects need 20 jobs");
     assert_eq!(sb.request_count(BULK), jobs);
     assert_eq!(sb.status_count(202), jobs);
@@ -570,7 +570,7 @@ async fn transient_faults_on_bulk_import_are_retried_and_counts_stay_exact() {
     let c = s.run.counts;
     assert_eq!((c.sent, c.imported, c.rejected), (30_000, 30_000, 0));
     assert_eq!(checked_checkpoint(&ws, &s.run.id), 30_000);
-    let jobs = ws.store.run_jobs(&s.run.id).unwrap().len() as u64;
+    let jobs = store_of(&ws).run_jobs(&s.run.id).unwrap().len() as u64;
     assert_eq!(sb.status_count(202), jobs, "one accepted job per batch");
     assert_eq!(sb.status_count(503), 1);
     assert_eq!(sb.status_count(502), 1);
@@ -594,7 +594,7 @@ async fn transient_503_and_dropped_connections_are_retried_and_counts_stay_exact
     let c = s.run.counts;
     assert_eq!((c.sent, c.imported, c.rejected), (30_000, 30_000, 0));
     assert_eq!(checked_checkpoint(&ws, &s.run.id), 30_000);
-    let jobs = ws.store.run_jobs(&s.run.id).unwrap().len() as u64;
+    let jobs = store_of(&ws).run_jobs(&s.run.id).unwrap().len() as u64;
     assert_eq!(jobs, 3);
     assert_eq!(sb.status_count(202), jobs, "one accepted job per batch");
     assert_eq!(sb.status_count(503), 1);
@@ -634,7 +634,7 @@ async fn revoked_key_scenario() -> (
     let error = first.run.error.clone().unwrap_or_default();
     assert!(error.contains("rejected the API key"), "{error}");
     assert!(!error.contains(KEY));
-    let checkpoint = ws.store.run_jobs(&first.run.id).unwrap();
+    let checkpoint = store_of(&ws).run_jobs(&first.run.id).unwrap();
     assert_eq!(
         checkpoint.len(),
         2,
@@ -669,7 +669,7 @@ async fn after_a_revoked_key_the_next_run_resumes_without_resending_acknowledged
     let (sb, dir, stats, first_id, _, second, checkpoint) = revoked_key_scenario().await;
     assert_eq!(second.run.id, first_id, "the failed run is taken up again");
     let ws = workspace(&dir.path().join("data"));
-    let jobs = ws.store.run_jobs(&second.run.id).unwrap();
+    let jobs = store_of(&ws).run_jobs(&second.run.id).unwrap();
     assert!(checkpoint
         .iter()
         .all(|j| jobs.iter().any(|k| k.job_id == j.job_id)));
@@ -722,7 +722,7 @@ async fn an_hourly_export_is_due_after_two_hours_and_not_after_a_run_and_manual_
             finished_at: Some(ago(2)),
             error: None,
         };
-        ws.store.insert_run(&old, "test").unwrap();
+        store_of(&ws).insert_run(&old, "test").unwrap();
     }
     assert_eq!(due(now), vec!["Hourly"]);
     // Later still, it is just as due (missed slots run once, not once each).

@@ -434,7 +434,7 @@ fn the_app_shows_the_kept_aside_notice_once_whoever_found_the_file() {
 fn a_healthy_database_is_opened_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(dir.path());
-    ws.store.set_setting("kept", "yes").unwrap();
+    store_of(&ws).set_setting("kept", "yes").unwrap();
     assert!(ws.kept_aside().is_none());
     assert_eq!(ws.app_info("test").unwrap().notice, None);
     drop(ws);

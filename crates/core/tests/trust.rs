@@ -134,12 +134,15 @@ async fn a_run_interrupted_before_the_file_changed_is_superseded_and_the_new_fil
     let first = cancelled_run(&ws, &export.id, || {
         ws.runs(None)
             .ok()
-            .and_then(|r| r.first().map(|r| ws.store.run_jobs(&r.id).unwrap().len()))
+            .and_then(|r| {
+                r.first()
+                    .map(|r| store_of(&ws).run_jobs(&r.id).unwrap().len())
+            })
             .unwrap_or(0)
             >= 1
     })
     .await;
-    let acked = ws.store.run_jobs(&first.run.id).unwrap();
+    let acked = store_of(&ws).run_jobs(&first.run.id).unwrap();
     assert!(!acked.is_empty());
 
     // The file is replaced by another one (other people, fewer rows) before the user resumes.
@@ -151,7 +154,7 @@ async fn a_run_interrupted_before_the_file_changed_is_superseded_and_the_new_fil
     );
     assert_eq!(second.run.status, RunStatus::Succeeded);
     assert_eq!(second.run.counts.sent, 12_000, "the whole new file is sent");
-    let old = ws.store.run(&first.run.id).unwrap();
+    let old = store_of(&ws).run(&first.run.id).unwrap();
     assert_eq!(old.status, RunStatus::Superseded);
     let why = old.error.unwrap_or_default();
     assert!(why.contains("source file changed"), "{why}");
@@ -180,7 +183,10 @@ async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
     let has_jobs = || {
         ws.runs(None)
             .ok()
-            .and_then(|r| r.first().map(|r| ws.store.run_jobs(&r.id).unwrap().len()))
+            .and_then(|r| {
+                r.first()
+                    .map(|r| store_of(&ws).run_jobs(&r.id).unwrap().len())
+            })
             .unwrap_or(0)
             >= 1
     };
@@ -198,7 +204,7 @@ async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
     };
     let second = cancelled_run_with(&ws, &export.id, full, || {
         let runs = ws.runs(None).unwrap();
-        runs.len() == 2 && !ws.store.run_jobs(&runs[0].id).unwrap().is_empty()
+        runs.len() == 2 && !store_of(&ws).run_jobs(&runs[0].id).unwrap().is_empty()
     })
     .await;
     let restart = RunOptions {
@@ -207,7 +213,7 @@ async fn an_unchanged_interrupted_run_continues_and_start_over_supersedes_it() {
     };
     let third = run(&ws, &export.id, restart).await.unwrap();
     assert_ne!(third.run.id, second.run.id);
-    let closed = ws.store.run(&second.run.id).unwrap();
+    let closed = store_of(&ws).run(&second.run.id).unwrap();
     assert_eq!(closed.status, RunStatus::Superseded);
     assert!(closed.error.unwrap().contains("fresh run"));
     assert_eq!(third.run.status, RunStatus::Succeeded);
@@ -225,7 +231,7 @@ async fn a_run_that_started_more_than_a_week_ago_is_not_continued() {
         export: e,
     } = fixture(0..100, &[], ExportMode::Upsert).await;
     let old = dead_run(&ws, &e).await;
-    ws.store
+    store_of(&ws)
         .transaction(|tx| {
             tx.execute(
                 "UPDATE runs SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = ?1",
@@ -236,7 +242,7 @@ async fn a_run_that_started_more_than_a_week_ago_is_not_continued() {
         .unwrap();
     let s = run(&ws, &e.id, opts()).await.unwrap();
     assert_ne!(s.run.id, old.id);
-    let old = ws.store.run(&old.id).unwrap();
+    let old = store_of(&ws).run(&old.id).unwrap();
     assert_eq!(old.status, RunStatus::Superseded);
     assert!(old.error.unwrap().contains("7 days"));
     assert_eq!(s.run.counts.sent, 100);
@@ -265,14 +271,14 @@ async fn an_export_pointed_at_another_list_or_account_sends_its_whole_segment_th
 
     // Another list: everyone goes there.
     export.list_id = second_list.clone();
-    ws.store.put_export(&export).unwrap();
+    store_of(&ws).put_export(&export).unwrap();
     let b = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!((b.run.counts.sent, b.run.counts.unchanged), (500, 0));
     assert_eq!(sb.list_members(&second_list), emails(0..500));
 
     // Back to the first list: what it holds is still known (nothing sent).
     export.list_id = first_list.clone();
-    ws.store.put_export(&export).unwrap();
+    store_of(&ws).put_export(&export).unwrap();
     let back = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!((back.run.counts.sent, back.run.counts.unchanged), (0, 500));
 
@@ -284,7 +290,7 @@ async fn an_export_pointed_at_another_list_or_account_sends_its_whole_segment_th
         .unwrap();
     export.connection_id = Some(conn2.id);
     export.list_id = other_list.clone();
-    ws.store.put_export(&export).unwrap();
+    store_of(&ws).put_export(&export).unwrap();
     let c = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(c.run.counts.sent, 500);
     assert_eq!(other.list_members(&other_list), emails(0..500));
@@ -364,7 +370,7 @@ async fn small_mirror_removals_happen_without_asking_and_the_limits_are_per_expo
         max_percent: 50,
         max_count: 1_000,
     };
-    ws.store.put_export(&export).unwrap();
+    store_of(&ws).put_export(&export).unwrap();
     let s = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(s.run.status, RunStatus::Succeeded);
     assert_eq!(s.run.counts.removed, 294);
@@ -514,12 +520,15 @@ async fn import_errors_of_jobs_taken_up_after_a_restart_name_their_lines_and_sta
     let first = cancelled_run(&ws, &export.id, || {
         ws.runs(Some(&export.id))
             .ok()
-            .and_then(|r| r.first().map(|r| ws.store.run_jobs(&r.id).unwrap().len()))
+            .and_then(|r| {
+                r.first()
+                    .map(|r| store_of(&ws).run_jobs(&r.id).unwrap().len())
+            })
             .unwrap_or(0)
             == 1
     })
     .await;
-    let jobs = ws.store.run_jobs(&first.run.id).unwrap();
+    let jobs = store_of(&ws).run_jobs(&first.run.id).unwrap();
     assert_eq!(jobs[0].status, JobState::Accepted, "still open at the stop");
 
     // Taken up again: the job is polled, its two failures name their true lines.
@@ -553,10 +562,12 @@ async fn a_cancelled_or_expired_job_is_not_acknowledged_its_rows_are_sent_again(
         (1, 102, JobState::Expired),
     ] {
         let lines: Vec<u64> = (first..first + 100).collect();
-        ws.store
+        store_of(&ws)
             .record_job(&dead.id, batch, &format!("gone{batch}"), &lines)
             .unwrap();
-        ws.store.complete_job(&dead.id, batch, state, 0, 0).unwrap();
+        store_of(&ws)
+            .complete_job(&dead.id, batch, state, 0, 0)
+            .unwrap();
     }
     let s = run(&ws, &export.id, opts()).await.unwrap();
     assert_eq!(s.run.id, dead.id, "continued");

@@ -134,7 +134,7 @@ pub async fn save_rejects_csv<R: Runtime>(
 ) -> CmdResult<Option<SavedRejects>> {
     let ws = state.ws()?.clone();
     // Unknown run: say so before asking for a file name.
-    ws.store.run(&run_id).map_err(err)?;
+    ws.run(&run_id).map_err(err)?;
     let name = format!("rejects-{}.csv", run_id.chars().take(8).collect::<String>());
     let chosen: Option<PathBuf> = match test_save_file() {
         Some(p) => Some(p),

@@ -35,7 +35,7 @@ impl Store {
                 JobState::Accepted.as_str()
             ],
         )?;
-        crate::engine::test_pause_at("checkpoint");
+        crate::failpoint::pause_at("checkpoint");
         tx.commit()?;
         Ok(())
     }
@@ -62,7 +62,7 @@ impl Store {
                 failed as i64
             ],
         )?;
-        crate::engine::test_pause_at("job-complete");
+        crate::failpoint::pause_at("job-complete");
         tx.commit()?;
         Ok(())
     }

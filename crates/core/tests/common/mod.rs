@@ -12,8 +12,21 @@ use std::time::Duration;
 pub const KEY: &str = "pk_integrationtestkey0000000000000000";
 
 pub fn workspace(dir: &std::path::Path) -> Workspace {
+    workspace_and_keychain(dir).0
+}
+
+/// [`workspace`] with its keychain, for a test that looks at the keys it holds.
+pub fn workspace_and_keychain(dir: &std::path::Path) -> (Workspace, Arc<KeyringStore>) {
     use_mock_keychain();
-    Workspace::open(dir, Arc::new(KeyringStore::new())).unwrap()
+    let keychain = Arc::new(KeyringStore::new());
+    let ws = Workspace::open(dir, keychain.clone()).unwrap();
+    (ws, keychain)
+}
+
+/// A second connection to the workspace's real database file, for a test that reads or writes
+/// its tables behind the workspace (the workspace's own store is private).
+pub fn store_of(ws: &Workspace) -> segport_core::store::Store {
+    segport_core::store::Store::open_dir(ws.data_dir()).unwrap()
 }
 
 pub async fn sandbox() -> Sandbox {
@@ -159,14 +172,14 @@ pub fn add_export(ws: &Workspace, conn_id: &str, spec: ExportSpec<'_>) -> Export
         path: spec.path.to_string_lossy().into_owned(),
         table: spec.table.map(Into::into),
     };
-    ws.store.put_source(&source).unwrap();
+    store_of(ws).put_source(&source).unwrap();
     let segment = Segment {
         id: new_id(),
         name: format!("{} segment", spec.name),
         source_id: source.id.clone(),
         filter: spec.filter.map(Into::into),
     };
-    ws.store.put_segment(&segment).unwrap();
+    store_of(ws).put_segment(&segment).unwrap();
     let now = now_rfc3339();
     let export = Export {
         id: new_id(),
@@ -181,7 +194,7 @@ pub fn add_export(ws: &Workspace, conn_id: &str, spec: ExportSpec<'_>) -> Export
         created_at: now.clone(),
         updated_at: now,
     };
-    ws.store.put_export(&export).unwrap();
+    store_of(ws).put_export(&export).unwrap();
     export
 }
 
@@ -243,7 +256,7 @@ pub fn insert_running_run(ws: &Workspace, export: &ExportView) -> RunView {
         finished_at: None,
         error: None,
     };
-    ws.store.insert_run(&run, "test-owner").unwrap();
+    store_of(ws).insert_run(&run, "test-owner").unwrap();
     run
 }
 
@@ -260,7 +273,7 @@ pub fn hold_export(ws: &Workspace, export_id: &str) -> segport_core::runlock::Ru
 /// process that started it would have (so that it can be continued).
 pub async fn record_fingerprint(ws: &Workspace, run_id: &str, export_id: &str) {
     let fp = ws.fingerprint_now(export_id).await.unwrap();
-    ws.store
+    store_of(ws)
         .set_run_fingerprint(run_id, &fp.to_json(), &fp.destination())
         .unwrap();
 }
