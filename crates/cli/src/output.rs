@@ -33,7 +33,7 @@ pub enum Ending<'a> {
 /// | code | meaning | run status | errors (`CoreError::code()`) |
 /// |---:|---|---|---|
 /// | 0 | done: every row exported, or nothing to do | `succeeded` | — |
-/// | 1 | failed | `failed`, `interrupted`, `superseded` | every code not listed in another row: `store.*`, `forbidden`, `keychain.unavailable`, `source.*`, `klaviyo.*`, `segment.filter_invalid`, `export.mapping_invalid`, `export.schedule_invalid`, `run.not_due`, `internal`, `io.error` |
+/// | 1 | failed | `failed`, `interrupted`, `superseded` (and `running`, which a finished run never has) | every code not listed in another row: `store.*`, `forbidden`, `keychain.unavailable`, `source.*`, `klaviyo.*`, `segment.filter_invalid`, `export.mapping_invalid`, `export.schedule_invalid`, `run.not_due`, `internal`, `io.error` |
 /// | 2 | usage or config error (the command cannot run as asked) | — | `config.invalid`, `connection.consent_required`, `connection.no_key`, `invalid_input`, `not_found`, `duplicate_name`, `run.already_running` (the export runs in another process) |
 /// | 3 | finished, with rejected rows | `partial` | — |
 /// | 4 | finished, but mirror removals are held for confirmation | `held` | — |
