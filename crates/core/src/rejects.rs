@@ -25,19 +25,31 @@ pub fn escape_cell(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// Write `rows` to `path` as CSV (header `line,identifier,reason`, then one row per reject in
-/// the order given), each cell escaped by [`escape_cell`]. Returns how many rows were written.
-/// A file that cannot be written is a [`CoreError::Io`] naming `path`.
+/// Write `rows` to `path` as CSV, in [`write_csv_to`]'s format. Returns how many rows were
+/// written. A file that cannot be created or written is a [`CoreError::Io`] naming `path`.
 pub fn write_csv(path: &Path, rows: impl IntoIterator<Item = RejectRow>) -> Result<u64> {
     let io = |source: std::io::Error| CoreError::Io {
         path: path.to_path_buf(),
         source,
     };
+    let file = std::fs::File::create(path).map_err(io)?;
+    write_csv_to(file, rows).map_err(io)
+}
+
+/// Write `rows` to `out` as CSV (header `line,identifier,reason`, then one row per reject in
+/// the order given), each cell escaped by [`escape_cell`], and flush it. Returns how many rows
+/// were written. For a file, [`write_csv`] names the path in its error.
+pub fn write_csv_to(
+    out: impl std::io::Write,
+    rows: impl IntoIterator<Item = RejectRow>,
+) -> std::io::Result<u64> {
+    // Writing three string cells a row, the csv writer can only fail on I/O; anything else
+    // would be a bug here, reported as invalid data rather than lost.
     let csv_err = |e: csv::Error| match e.into_kind() {
-        csv::ErrorKind::Io(source) => io(source),
-        other => CoreError::Config(format!("{other:?}")),
+        csv::ErrorKind::Io(source) => source,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
     };
-    let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
+    let mut w = csv::Writer::from_writer(out);
     w.write_record(["line", "identifier", "reason"])
         .map_err(csv_err)?;
     let mut written = 0u64;
@@ -51,7 +63,7 @@ pub fn write_csv(path: &Path, rows: impl IntoIterator<Item = RejectRow>) -> Resu
         .map_err(csv_err)?;
         written += 1;
     }
-    w.flush().map_err(io)?;
+    w.flush()?;
     Ok(written)
 }
 
@@ -121,6 +133,26 @@ mod tests {
         assert_eq!(escape_cell("'=1"), "'=1");
         assert_eq!(escape_cell("=1"), "'=1");
         assert!(matches!(escape_cell("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_writer_form_writes_the_same_bytes_as_the_file_form() {
+        let rows = || {
+            vec![
+                reject(3, "=1+1", "-x"),
+                reject(4, "ada@example.com", "a, b"),
+            ]
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.csv");
+        assert_eq!(write_csv(&path, rows()).unwrap(), 2);
+        let mut buf = Vec::new();
+        assert_eq!(write_csv_to(&mut buf, rows()).unwrap(), 2);
+        assert_eq!(buf, std::fs::read(&path).unwrap());
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "line,identifier,reason\n3,'=1+1,'-x\n4,ada@example.com,\"a, b\"\n"
+        );
     }
 
     #[test]
