@@ -1,7 +1,9 @@
 //! The web view's reach: the app's real capability set (compiled by the build script from
 //! src-tauri/capabilities/ and the app manifest in src-tauri/build.rs) drives tauri's mock
-//! runtime, so what is not granted is refused exactly as in the real window. Plus: the three
-//! command lists agree, the CSP stays strict, and the app still opens with no keychain.
+//! runtime, so what is not granted is refused exactly as in the real window. Plus: the
+//! registered commands, the app manifest and the grant all follow from the one table in
+//! src-tauri/src/commands/registry.rs, the CSP stays strict, and the app still opens with no
+//! keychain.
 
 use segport_core::secrets::{use_mock_keychain, KeyringStore};
 use segport_lib::AppState;
@@ -9,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, InvokeBody, Origin};
 use tauri::test::{mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Manager, WebviewWindow};
@@ -140,34 +142,39 @@ fn app_commands_are_refused_to_other_windows_and_to_remote_pages() {
     assert!(invoke(&main, LOCAL, "app_info", json!({})).is_ok());
 }
 
-/// The last path segment of each `module::command` inside `generate_handler![…]`.
+/// The commands `generate_handler!` registers: lib.rs expands the table of
+/// src-tauri/src/commands/registry.rs into it, and into `commands::COMMANDS`.
 fn registered_commands() -> BTreeSet<String> {
-    let lib = read("src-tauri/src/lib.rs");
-    let start = lib
-        .find("generate_handler![")
-        .expect("lib.rs registers commands with generate_handler!");
-    let body = &lib[start + "generate_handler![".len()..];
-    let body = &body[..body.find(']').unwrap()];
-    body.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with("//"))
-        .map(|s| s.rsplit("::").next().unwrap().to_string())
+    segport_lib::commands::COMMANDS
+        .iter()
+        .map(|c| c.to_string())
         .collect()
 }
 
-/// The names in build.rs's `APP_COMMANDS`.
+/// The permissions of the `app-commands` set that src-tauri/build.rs writes from its
+/// `APP_COMMANDS` (the app manifest, the same table) into OUT_DIR.
+fn app_commands_set() -> Vec<String> {
+    let path = Path::new(env!("OUT_DIR")).join("app-permissions/commands.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("identifier = \"app-commands\""), "{text}");
+    let list = &text[text.find("permissions = [").expect("a permissions list")..];
+    let list = &list[..list.find(']').unwrap()];
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names in build.rs's `APP_COMMANDS`, read back from the set it grants.
 fn manifest_commands() -> BTreeSet<String> {
-    let build = read("src-tauri/build.rs");
-    let start = build
-        .find("const APP_COMMANDS: &[&str] = &[")
-        .expect("build.rs has the APP_COMMANDS list");
-    let body = &build[start..];
-    let body = &body[body.find("&[").unwrap() + 2..];
-    let body = &body[body.find('[').unwrap() + 1..body.find("];").unwrap()];
-    body.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.trim_matches('"').to_string())
+    app_commands_set()
+        .iter()
+        .map(|p| {
+            p.strip_prefix("allow-")
+                .unwrap_or_else(|| panic!("{p} is not an allow- permission"))
+                .replace('-', "_")
+        })
         .collect()
 }
 
@@ -200,13 +207,6 @@ fn every_registered_command_is_in_the_manifest_and_granted_and_nothing_more() {
         "src-tauri/build.rs APP_COMMANDS must list exactly the commands registered in lib.rs"
     );
     let granted = granted_permissions();
-    let expected: BTreeSet<String> = std::iter::once("core:default".to_string())
-        .chain(
-            registered
-                .iter()
-                .map(|c| format!("allow-{}", c.replace('_', "-"))),
-        )
-        .collect();
     let granted_set: BTreeSet<String> = granted.iter().cloned().collect();
     assert_eq!(
         granted.len(),
@@ -214,10 +214,57 @@ fn every_registered_command_is_in_the_manifest_and_granted_and_nothing_more() {
         "a permission is listed twice"
     );
     assert_eq!(
-        granted_set, expected,
-        "src-tauri/capabilities/default.json must grant core:default and allow-<command> for \
-         each registered command, and nothing else (no plugin permission)"
+        granted_set,
+        BTreeSet::from(["core:default".to_string(), "app-commands".to_string()]),
+        "src-tauri/capabilities/default.json must grant core:default and the app-commands set, \
+         and nothing else (no plugin permission)"
     );
+    // What the set grants, expanded: allow-<command> for each registered command, no more.
+    let set = app_commands_set();
+    let expected: BTreeSet<String> = registered
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    let set_unique: BTreeSet<String> = set.iter().cloned().collect();
+    assert_eq!(set.len(), set_unique.len(), "a permission is listed twice");
+    assert_eq!(
+        set_unique, expected,
+        "the app-commands set must hold allow-<command> for each registered command, and \
+         nothing else"
+    );
+}
+
+#[test]
+fn the_resolved_acl_allows_every_command_to_the_main_window_only() {
+    // The ACL exactly as the app is built with it (capabilities resolved by the build script).
+    let mut context: tauri::Context<MockRuntime> = tauri::generate_context!(test = true);
+    let authority = context.runtime_authority_mut();
+    let remote = Origin::Remote {
+        url: "https://evil.example/".parse().unwrap(),
+    };
+    for command in segport_lib::commands::COMMANDS {
+        assert!(
+            authority
+                .resolve_access(command, "main", "main", &Origin::Local)
+                .is_some(),
+            "{command} is not granted to the main window"
+        );
+        assert!(
+            authority
+                .resolve_access(command, "other", "other", &Origin::Local)
+                .is_none(),
+            "{command} is granted to another window"
+        );
+        assert!(
+            authority
+                .resolve_access(command, "main", "main", &remote)
+                .is_none(),
+            "{command} is granted to a remote page"
+        );
+    }
+    assert!(authority
+        .resolve_access("read_any_file", "main", "main", &Origin::Local)
+        .is_none());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! Architecture invariant: no business logic here — commands parse input, call
 //! `segport-core`, and map errors to `{code, message}`.
 
+#[macro_use]
 pub mod commands;
 pub mod demo;
 pub mod logging;
@@ -67,6 +68,14 @@ pub fn desktop_plugins<R: Runtime>(builder: Builder<R>, data_dir: &Path) -> Buil
         .plugin(tauri_plugin_window_state::Builder::new().build())
 }
 
+/// `tauri::generate_handler![commands::<module>::<name>, …]` for the table in
+/// commands/registry.rs (`with_commands!(invoke_handler)`).
+macro_rules! invoke_handler {
+    ($( $module:ident :: $name:ident [$($ctx:ident),*] ($($arg:ident : $ty:ty),* $(,)?) -> $res:ty ),* $(,)?) => {
+        tauri::generate_handler![$(commands::$module::$name),*]
+    };
+}
+
 /// Register plugins and commands. Shared by the real app and the mock-runtime tests.
 pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
     builder
@@ -76,40 +85,8 @@ pub fn setup<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
         .manage(state)
-        .invoke_handler(tauri::generate_handler![
-            commands::app::app_info,
-            commands::app::start_demo,
-            commands::connections::list_connections,
-            commands::connections::save_connection,
-            commands::connections::delete_connection,
-            commands::connections::verify_connection,
-            commands::exports::list_exports,
-            commands::exports::save_export,
-            commands::exports::delete_export,
-            commands::exports::suggest_mapping,
-            commands::exports::preview_mapping,
-            commands::sources::pick_source_file,
-            commands::sources::list_sources,
-            commands::sources::inspect_source,
-            commands::sources::save_source,
-            commands::sources::delete_source,
-            commands::sources::add_file_segment,
-            commands::sources::list_segments,
-            commands::sources::save_segment,
-            commands::sources::delete_segment,
-            commands::sources::preview_segment,
-            commands::sources::check_segment_rules,
-            commands::exports::list_klaviyo_lists,
-            commands::exports::create_klaviyo_list,
-            commands::runs::run_export,
-            commands::runs::cancel_run,
-            commands::runs::list_runs,
-            commands::runs::run_summary,
-            commands::runs::save_rejects_csv,
-            commands::settings::get_settings,
-            commands::settings::save_settings,
-            commands::settings::open_logs_folder,
-        ])
+        // Every command of the table in commands/registry.rs.
+        .invoke_handler(with_commands!(invoke_handler))
 }
 
 pub fn run() {

@@ -7,6 +7,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { Commands } from "./bindings/Commands";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { DemoInfo } from "./bindings/DemoInfo";
@@ -89,9 +90,17 @@ export function toAppError(error: unknown): AppError {
   );
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/**
+ * Calls a command of the generated schema (bindings/Commands.ts, from the Rust table in
+ * src-tauri/src/commands/registry.rs): a misspelt command or argument, or a wrong type, does
+ * not compile. Rejections become AppErrors.
+ */
+async function call<K extends keyof Commands>(
+  command: K,
+  args: Commands[K]["args"],
+): Promise<Commands[K]["result"]> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<Commands[K]["result"]>(command, args);
   } catch (error) {
     throw toAppError(error);
   }
@@ -100,73 +109,73 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 // ---- App ---------------------------------------------------------------------
 
 export function appInfo(): Promise<AppInfo> {
-  return call<AppInfo>("app_info");
+  return call("app_info", {});
 }
 
 export function startDemo(): Promise<DemoInfo> {
-  return call<DemoInfo>("start_demo");
+  return call("start_demo", {});
 }
 
 // ---- Settings ------------------------------------------------------------------
 
 /** The operator (name and role), the data folder and the logs folder. */
 export function getSettings(): Promise<Settings> {
-  return call<Settings>("get_settings");
+  return call("get_settings", {});
 }
 
 /** Saves the operator's name (blank keeps it) and role; resolves with the settings as stored. */
 export function saveSettings(input: SettingsInput): Promise<Settings> {
-  return call<Settings>("save_settings", { input });
+  return call("save_settings", { input });
 }
 
 /** Opens `<data folder>/logs` in the file manager (the path never leaves the Rust side). */
 export function openLogsFolder(): Promise<void> {
-  return call<void>("open_logs_folder");
+  return call("open_logs_folder", {});
 }
 
 // ---- Connections ---------------------------------------------------------------
 
 export function listConnections(): Promise<ConnectionView[]> {
-  return call<ConnectionView[]>("list_connections");
+  return call("list_connections", {});
 }
 
 export function saveConnection(input: ConnectionInput): Promise<ConnectionView> {
-  return call<ConnectionView>("save_connection", { input });
+  return call("save_connection", { input });
 }
 
 export function deleteConnection(id: string): Promise<void> {
-  return call<void>("delete_connection", { id });
+  return call("delete_connection", { id });
 }
 
 /** Checks the stored key against Klaviyo; resolves with the updated connection. */
 export function verifyConnection(id: string): Promise<ConnectionView> {
-  return call<ConnectionView>("verify_connection", { id });
+  return call("verify_connection", { id });
 }
 
 // ---- Exports -------------------------------------------------------------------
 
 export function listExports(): Promise<ExportView[]> {
-  return call<ExportView[]>("list_exports");
+  return call("list_exports", {});
 }
 
 export function saveExport(input: ExportInput): Promise<ExportView> {
-  return call<ExportView>("save_export", { input });
+  return call("save_export", { input });
 }
 
 export function deleteExport(id: string): Promise<void> {
-  return call<void>("delete_export", { id });
+  return call("delete_export", { id });
 }
 
 // ---- Klaviyo lists ---------------------------------------------------------------
 
 /** The lists of the connection's Klaviyo account (for the list picker). */
 export function listKlaviyoLists(connectionId: string): Promise<KlaviyoLists> {
-  return call<KlaviyoLists>("list_klaviyo_lists", { connectionId });
+  return call("list_klaviyo_lists", { connectionId });
 }
 
 /** Creates a list in Klaviyo (not undoable from Segport; Klaviyo allows 150 a day). */
 export function createKlaviyoList(connectionId: string, name: string): Promise<KlaviyoList> {
-  return call<KlaviyoList>("create_klaviyo_list", { connectionId, name });
+  return call("create_klaviyo_list", { connectionId, name });
 }
 
 // ---- Sources -------------------------------------------------------------------
@@ -176,26 +185,26 @@ export function createKlaviyoList(connectionId: string, name: string): Promise<K
  * Resolves with null when cancelled; a SQLite file comes with its tables.
  */
 export function pickSourceFile(): Promise<PickedFile | null> {
-  return call<PickedFile | null>("pick_source_file");
+  return call("pick_source_file", {});
 }
 
 /** Every source, each detected afresh from its file (columns, first rows, missing or not). */
 export function listSources(): Promise<SourceView[]> {
-  return call<SourceView[]>("list_sources");
+  return call("list_sources", {});
 }
 
 /** One source, detected afresh from its file. */
 export function inspectSource(id: string): Promise<SourceView> {
-  return call<SourceView>("inspect_source", { id });
+  return call("inspect_source", { id });
 }
 
 export function saveSource(input: SourceInput): Promise<SourceView> {
-  return call<SourceView>("save_source", { input });
+  return call("save_source", { input });
 }
 
 /** Refused while segments use the source (the message names them). */
 export function deleteSource(id: string): Promise<void> {
-  return call<void>("delete_source", { id });
+  return call("delete_source", { id });
 }
 
 /**
@@ -207,22 +216,22 @@ export function addFileSegment(
   kind: SourceKind,
   table: string | null,
 ): Promise<SegmentView> {
-  return call<SegmentView>("add_file_segment", { path, kind, table });
+  return call("add_file_segment", { path, kind, table });
 }
 
 // ---- Segments ------------------------------------------------------------------
 
 export function listSegments(): Promise<SegmentView[]> {
-  return call<SegmentView[]>("list_segments");
+  return call("list_segments", {});
 }
 
 export function saveSegment(input: SegmentInput): Promise<SegmentView> {
-  return call<SegmentView>("save_segment", { input });
+  return call("save_segment", { input });
 }
 
 /** Refused while exports send the segment (the message names them). */
 export function deleteSegment(id: string): Promise<void> {
-  return call<void>("delete_segment", { id });
+  return call("delete_segment", { id });
 }
 
 /**
@@ -230,7 +239,7 @@ export function deleteSegment(id: string): Promise<void> {
  * Streams the whole file: debounce calls while the user edits.
  */
 export function previewSegment(sourceId: string, filter: Filter | null): Promise<SegmentPreview> {
-  return call<SegmentPreview>("preview_segment", { sourceId, filter });
+  return call("preview_segment", { sourceId, filter });
 }
 
 /**
@@ -239,7 +248,7 @@ export function previewSegment(sourceId: string, filter: Filter | null): Promise
  * builder. Saving the segment refuses the same rules. Reads the file's first rows only.
  */
 export function checkSegmentRules(sourceId: string, filter: Filter | null): Promise<FilterRuleProblem[]> {
-  return call<FilterRuleProblem[]>("check_segment_rules", { sourceId, filter });
+  return call("check_segment_rules", { sourceId, filter });
 }
 
 // ---- Mapping -------------------------------------------------------------------
@@ -249,12 +258,12 @@ export function checkSegmentRules(sourceId: string, filter: Filter | null): Prom
  * phone's default country from the file or this computer's locale, and a hint for the phone field.
  */
 export function suggestMapping(segmentId: string): Promise<MappingSuggestion> {
-  return call<MappingSuggestion>("suggest_mapping", { segmentId });
+  return call("suggest_mapping", { segmentId });
 }
 
 /** The segment's first five profiles exactly as an export with `mapping` sends them. */
 export function previewMapping(segmentId: string, mapping: Mapping): Promise<MappingPreview> {
-  return call<MappingPreview>("preview_mapping", { segmentId, mapping });
+  return call("preview_mapping", { segmentId, mapping });
 }
 
 // ---- Runs ----------------------------------------------------------------------
@@ -275,24 +284,25 @@ export function runExport(
   choice?: Partial<RunChoice>,
 ): Promise<RunSummary> {
   const channel = new Channel<RunEvent>(onEvent);
-  const args: Record<string, unknown> = { exportId, onEvent: channel };
+  // `choice` is left out (not null) for a plain run: the Rust side reads a missing key as None.
+  const args: Commands["run_export"]["args"] = { exportId, onEvent: channel };
   if (choice) args.choice = { restart: false, full: false, confirmRemovals: null, ...choice } satisfies RunChoice;
-  return call<RunSummary>("run_export", args);
+  return call("run_export", args);
 }
 
 /** Asks a running export to stop. Resolves false when no such run is going (it already ended). */
 export function cancelRun(runId: string): Promise<boolean> {
-  return call<boolean>("cancel_run", { runId });
+  return call("cancel_run", { runId });
 }
 
 /** Runs, newest first; all exports when `exportId` is null. */
 export function listRuns(exportId: string | null = null): Promise<RunView[]> {
-  return call<RunView[]>("list_runs", { exportId });
+  return call("list_runs", { exportId });
 }
 
 /** A run's details: counts, who, trigger, error and its first rejects. */
 export function runSummary(runId: string): Promise<RunSummary> {
-  return call<RunSummary>("run_summary", { runId });
+  return call("run_summary", { runId });
 }
 
 /**
@@ -300,7 +310,7 @@ export function runSummary(runId: string): Promise<RunSummary> {
  * run there as CSV. Resolves with null when the user cancels.
  */
 export function saveRejectsCsv(runId: string): Promise<SavedRejects | null> {
-  return call<SavedRejects | null>("save_rejects_csv", { runId });
+  return call("save_rejects_csv", { runId });
 }
 
 // ---- App-wide notices ---------------------------------------------------------------
