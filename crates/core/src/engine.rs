@@ -27,6 +27,7 @@
 //! removals than the export's [`RemovalGuard`] allows): then they are held, the run ends
 //! [`RunStatus::Held`], and a run with `confirm_removals` of at least that many removes them.
 
+use crate::error::{DuplicateOf, RejectCode};
 use crate::filter::{CompiledFilter, Filter};
 use crate::fingerprint::SourceIdentity;
 use crate::mapping::{Mapper, TypeSampler, TYPE_SAMPLE_ROWS};
@@ -165,14 +166,10 @@ struct Rejects {
 }
 
 impl Rejects {
-    fn push(&self, counters: &Counters, line: u64, identifier: &str, reason: String) {
+    fn push(&self, counters: &Counters, line: u64, identifier: &str, reason: RejectCode) {
         add(&counters.rejected, 1);
         let identifier: String = identifier.chars().take(MAX_IDENTIFIER_CHARS).collect();
-        lock(&self.pending).push(RejectRow {
-            line,
-            identifier,
-            reason,
-        });
+        lock(&self.pending).push(RejectRow::new(line, identifier, reason));
     }
     fn flush(&self, store: &Store, run_id: &str) -> Result<()> {
         let batch = std::mem::take(&mut *lock(&self.pending));
@@ -261,17 +258,12 @@ impl Identities {
 
 /// The reject reason of a row whose identifier an earlier row already has.
 /// `value` is `None` where only its hash is known (an unchanged row's phone, from the state).
-pub(crate) fn duplicate_reason(what: &str, value: Option<&str>, first: u64) -> String {
-    let shown = match value {
-        Some(v) => format!(
-            " ({})",
-            v.chars().take(MAX_IDENTIFIER_CHARS).collect::<String>()
-        ),
-        None => String::new(),
-    };
-    format!(
-        "duplicate of line {first}: the same {what}{shown} is on line {first}, and only the first row with it is sent"
-    )
+pub(crate) fn duplicate_reason(what: DuplicateOf, value: Option<&str>, first: u64) -> RejectCode {
+    RejectCode::Duplicate {
+        what,
+        value: value.map(|v| v.chars().take(MAX_IDENTIFIER_CHARS).collect()),
+        first_line: first,
+    }
 }
 
 /// Applies "one identifier, one profile per run" to mapped rows in order (the mapping
@@ -287,10 +279,10 @@ impl DuplicateCheck {
     pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
         let key = key_of(email);
         if let Some(first) = self.ids.see_email(key) {
-            return Some(duplicate_reason("email", Some(email), first));
+            return Some(duplicate_reason(DuplicateOf::Email, Some(email), first).to_string());
         }
         if let Some(first) = self.ids.phone(phone_key(phone), line) {
-            return Some(duplicate_reason("phone number", phone, first));
+            return Some(duplicate_reason(DuplicateOf::Phone, phone, first).to_string());
         }
         self.ids.email_sent(key, line);
         None
@@ -880,7 +872,7 @@ fn read_batches(
                 c,
                 line,
                 &email,
-                duplicate_reason("email", Some(&email), first),
+                duplicate_reason(DuplicateOf::Email, Some(&email), first),
             );
             return Ok(());
         }
@@ -894,11 +886,12 @@ fn read_batches(
                 send(Item::Batch(partial))?;
             }
             match mapper.map(&values) {
-                Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
+                Err(r) => shared.rejects.push(c, line, &r.identifier, r.code),
                 Ok(m) => {
                     let phone = phone_key(m.phone.as_deref());
                     if let Some(first) = ids.phone(phone, line) {
-                        let reason = duplicate_reason("phone number", m.phone.as_deref(), first);
+                        let reason =
+                            duplicate_reason(DuplicateOf::Phone, m.phone.as_deref(), first);
                         shared.rejects.push(c, line, &m.email, reason);
                     } else {
                         ids.email_sent(key, line);
@@ -919,7 +912,7 @@ fn read_batches(
                 // Unchanged since it was sent; its phone (as the state recorded it, so no
                 // parsing) still belongs to it in this run.
                 if let Some(first) = ids.phone(phone, line) {
-                    let reason = duplicate_reason("phone number", None, first);
+                    let reason = duplicate_reason(DuplicateOf::Phone, None, first);
                     shared.rejects.push(c, line, &email, reason);
                     return Ok(());
                 }
@@ -931,13 +924,13 @@ fn read_batches(
         let m = match mapper.map(&values) {
             Ok(m) => m,
             Err(r) => {
-                shared.rejects.push(c, line, &r.identifier, r.reason);
+                shared.rejects.push(c, line, &r.identifier, r.code);
                 return Ok(());
             }
         };
         let phone = phone_key(m.phone.as_deref());
         if let Some(first) = ids.phone(phone, line) {
-            let reason = duplicate_reason("phone number", m.phone.as_deref(), first);
+            let reason = duplicate_reason(DuplicateOf::Phone, m.phone.as_deref(), first);
             shared.rejects.push(c, line, &m.email, reason);
             return Ok(());
         }
@@ -1028,12 +1021,13 @@ async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> 
                     .is_some_and(|i| i < batch.profiles.len())
             }) =>
             {
-                let mut bad: BTreeMap<usize, String> = BTreeMap::new();
+                let mut bad: BTreeMap<usize, RejectCode> = BTreeMap::new();
                 for e in &errors {
                     if let Some(i) = e.pointer.as_deref().and_then(pointer_profile_index) {
                         if i < batch.profiles.len() {
-                            bad.entry(i)
-                                .or_insert_with(|| format!("Klaviyo refused it: {}", e.detail));
+                            bad.entry(i).or_insert_with(|| RejectCode::KlaviyoRefused {
+                                detail: e.detail.clone(),
+                            });
                         }
                     }
                 }
@@ -1176,7 +1170,7 @@ async fn finish_job(
                     &shared.counters,
                     line,
                     &email,
-                    format!("Klaviyo failed it in processing: {detail}"),
+                    RejectCode::KlaviyoFailed { detail },
                 );
             }
             // Counted as failed in Klaviyo, reported as rejects: not twice in `rejected`.
