@@ -7,6 +7,7 @@
 //! sandbox with the demo key, and its own list.
 
 use crate::AppState;
+use segport_core::error::ErrorCode;
 use segport_core::model::{DemoInfo, ErrorPayload};
 use segport_core::workspace::Workspace;
 use segport_core::{ApiKey, CoreError};
@@ -36,9 +37,10 @@ async fn start_sandbox(key: &str, port: u16, state: PathBuf) -> Result<Sandbox, 
         ..SandboxConfig::default()
     };
     let try_port = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
-    let failed = |e: std::io::Error| ErrorPayload {
-        code: "demo.sandbox_failed".into(),
-        message: format!("The demo sandbox could not start: {e}"),
+    let failed = |e: std::io::Error| {
+        ErrorPayload::new(ErrorCode::DemoSandboxFailed {
+            reason: e.to_string(),
+        })
     };
     match Sandbox::start(config.clone(), try_port(port)).await {
         Ok(s) => Ok(s),
@@ -70,9 +72,10 @@ pub async fn start(state: &AppState) -> Result<DemoInfo, ErrorPayload> {
         move || ws.write_demo_customers()
     })
     .await
-    .map_err(|e| ErrorPayload {
-        code: "demo.failed".into(),
-        message: e.to_string(),
+    .map_err(|e| {
+        ErrorPayload::new(ErrorCode::DemoFailed {
+            reason: e.to_string(),
+        })
     })?
     .map_err(to_payload)?;
     let list_id = sandbox.create_list(DEMO_LIST_NAME);

@@ -1,6 +1,7 @@
 //! The app's state: the workspace (or why it could not open), running exports' cancel tokens,
 //! the demo sandbox, and the files the user picked through the native dialog.
 
+use segport_core::error::ErrorCode;
 use segport_core::model::ErrorPayload;
 use segport_core::secrets::SecretStore;
 use segport_core::workspace::Workspace;
@@ -57,10 +58,10 @@ impl AppState {
         if picked || stored {
             Ok(p)
         } else {
-            Err(ErrorPayload {
-                code: "invalid_input".into(),
+            Err(ErrorPayload::new(ErrorCode::Invalid {
+                field: None,
                 message: "Choose the file with the \"Choose file…\" button.".into(),
-            })
+            }))
         }
     }
 }

@@ -1,5 +1,37 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
-import { toAppError, type AppError } from "./api";
+import { toAppError, type AppError, type LOCAL_ERROR_CODES } from "./api";
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { RejectCode } from "./bindings/RejectCode";
+
+// ---- Codes -----------------------------------------------------------------------
+// The back end sends every error as `{ code, params, message }` and every reject as
+// `{ code, params, reason }`; the codes are generated from Rust (ErrorCode, RejectCode), so a
+// code compared here that Rust does not have is a compile error. Compare with these helpers,
+// never with a bare string.
+
+/** Every error code the back end sends. */
+export type ErrorCodeName = ErrorCode["code"];
+/** Every reject code the back end sends. */
+export type RejectCodeName = RejectCode["code"];
+/** The codes an AppError can have: the back end's and the ones `api.ts` produces itself. */
+export type AppErrorCodeName = ErrorCodeName | (typeof LOCAL_ERROR_CODES)[keyof typeof LOCAL_ERROR_CODES];
+
+/** The params of one error code (`undefined` for a code without any). */
+export type ErrorParams<C extends ErrorCodeName> =
+  Extract<ErrorCode, { code: C }> extends { params: infer P } ? P : undefined;
+
+/** Does `error` have one of `codes`? */
+export function hasCode(error: { code: string } | null | undefined, ...codes: AppErrorCodeName[]): boolean {
+  return error != null && (codes as string[]).includes(error.code);
+}
+
+/** Narrows a code with its params (an error payload, or a reject row) to one code. */
+export function isCode<T extends { code: string }, C extends T["code"]>(
+  value: T | null | undefined,
+  code: C,
+): value is Extract<T, { code: C }> {
+  return value != null && value.code === code;
+}
 
 type ErrorReporter = (error: unknown) => void;
 

@@ -448,7 +448,7 @@ impl Workspace {
                 RowItem::Bad { line, reason } => ProfilePreview {
                     line,
                     profile: None,
-                    reject: Some(reason),
+                    reject: Some(reason.to_string()),
                     warning: None,
                 },
                 RowItem::Row { line, values } => {

@@ -218,54 +218,53 @@ pub struct RuleProblem {
     pub message: String,
 }
 
-/// What went wrong parsing, validating or compiling a filter.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// What went wrong parsing, validating or compiling a filter. Its English text is written in
+/// [`crate::error::ErrorCode`]'s module, with every other error's; it reaches the UI as the
+/// parameters of `segment.filter_invalid`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "problem",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+#[ts(export)]
 pub enum FilterError {
     /// The text form is malformed. `offset` is a byte offset into the text; `line` and `column`
     /// are 1-based (the column counts characters); `snippet` is the line with a caret under the
     /// spot.
-    #[error("{message} at {line}:{column}\n{snippet}")]
     Syntax {
         message: String,
+        #[ts(type = "number")]
         offset: usize,
+        #[ts(type = "number")]
         line: usize,
+        #[ts(type = "number")]
         column: usize,
         snippet: String,
     },
-    #[error("unknown column `{column}`; the source has: {}", list_names(.available))]
     UnknownColumn {
         column: String,
         available: Vec<String>,
     },
-    #[error("the rule on `{column}` is invalid: {message}")]
-    InvalidRule { column: String, message: String },
+    InvalidRule {
+        column: String,
+        message: String,
+    },
     /// A rule's value does not fit the type of its column in the source (see
     /// [`Filter::type_problems`]): `message` says what the column holds and how to write the
     /// value.
-    #[error("{message}")]
     ValueType {
         column: String,
         /// The value (for a list, the element) that does not fit.
         value: String,
+        #[ts(type = "string")]
         expected: ColumnType,
         message: String,
     },
-    #[error("the filter is nested more than {max} levels deep")]
-    TooDeep { max: usize },
-}
-
-fn list_names(names: &[String]) -> String {
-    if names.is_empty() {
-        return "no columns".into();
-    }
-    let mut s = String::new();
-    for (i, n) in names.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        let _ = write!(s, "`{n}`");
-    }
-    s
+    TooDeep {
+        #[ts(type = "number")]
+        max: usize,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------

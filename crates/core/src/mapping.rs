@@ -22,6 +22,7 @@
 //! - [`Mapped::hash`] is XXH3-64 of the JSON: same input → same hash on every run and platform;
 //!   any change to what is sent → a different hash (delta exports).
 
+use crate::error::{Axis, EmailProblem, PhoneProblem, RejectCode};
 pub use crate::model::InvalidPhone;
 use crate::model::Mapping;
 use crate::value::Kind;
@@ -40,31 +41,56 @@ const SHOWN_CHARS: usize = 60;
 /// Longest text tried as a phone number (libphonenumber itself stops at 250).
 const MAX_PHONE_CHARS: usize = 40;
 
-/// A mapping that cannot be resolved against a source.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A mapping that cannot be resolved against a source. Its English text is written in
+/// [`crate::error::ErrorCode`]'s module; it reaches the UI as the parameters of
+/// `export.mapping_invalid`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, ts_rs::TS)]
+#[serde(
+    tag = "problem",
+    content = "detail",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+#[ts(export)]
 pub enum MappingError {
-    #[error("no email column is chosen: the email column is required (it is how Klaviyo matches profiles)")]
     NoEmailColumn,
-    #[error("column \"{column}\" (mapped to {field}) is not in the source; available columns: {available}")]
     UnknownColumn {
         /// The Klaviyo attribute, e.g. `phone_number` or `properties.plan`.
         field: String,
         column: String,
+        /// The source's columns, quoted and comma-separated.
         available: String,
     },
-    #[error("default country \"{0}\" is not an ISO 3166 alpha-2 country code with a phone numbering plan (e.g. PL, US, DE)")]
+    /// The default country as written.
     UnknownCountry(String),
-    #[error("a custom property has an empty name (mapped from column \"{column}\")")]
-    EmptyPropertyName { column: String },
-    #[error("{types} column types were given for {columns} columns")]
-    TypeCount { types: usize, columns: usize },
+    EmptyPropertyName {
+        column: String,
+    },
+    TypeCount {
+        #[ts(type = "number")]
+        types: usize,
+        #[ts(type = "number")]
+        columns: usize,
+    },
 }
 
-/// A row that cannot be sent, and why. `identifier` is the row's email as written (trimmed).
+/// A row that cannot be sent, and why. `identifier` is the row's email as written (trimmed);
+/// `reason` is the text of `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reject {
     pub identifier: String,
+    pub code: RejectCode,
     pub reason: String,
+}
+
+impl Reject {
+    pub fn new(identifier: impl Into<String>, code: RejectCode) -> Reject {
+        Reject {
+            identifier: identifier.into(),
+            reason: code.to_string(),
+            code,
+        }
+    }
 }
 
 /// One profile ready to send.
@@ -357,12 +383,9 @@ impl Mapper {
     pub fn map<V: Values + ?Sized>(&self, values: &V) -> Result<Mapped, Reject> {
         let get = |i: usize| values.value(i).map(str::trim).unwrap_or("");
         let raw_email = get(self.email);
-        let reject = |reason: String| Reject {
-            identifier: raw_email.to_string(),
-            reason,
-        };
+        let reject = |code: RejectCode| Reject::new(raw_email, code);
         if raw_email.is_empty() {
-            return Err(reject("email is empty".to_string()));
+            return Err(reject(RejectCode::EmailMissing));
         }
         let email = if raw_email.is_ascii() {
             raw_email.to_ascii_lowercase()
@@ -370,10 +393,10 @@ impl Mapper {
             raw_email.to_lowercase()
         };
         if let Err(why) = validate_email(&email) {
-            return Err(reject(format!(
-                "email \"{}\" is not a valid address: {why}",
-                shown(raw_email)
-            )));
+            return Err(reject(RejectCode::EmailInvalid {
+                value: shown(raw_email),
+                why,
+            }));
         }
 
         let mut warning = None;
@@ -382,13 +405,10 @@ impl Mapper {
             Some(p) => match normalize_phone(p, self.country) {
                 Ok(e164) => Some(e164),
                 Err(why) => {
-                    let reason = format!(
-                        "phone number \"{}\" {why}{}",
+                    let reason = RejectCode::phone(
                         shown(p),
-                        match self.country {
-                            Some(c) => format!(" (default country {})", c.as_ref()),
-                            None => String::new(),
-                        }
+                        why,
+                        self.country.map(|c| c.as_ref().to_string()),
                     );
                     match self.invalid_phone {
                         InvalidPhone::Reject => return Err(reject(reason)),
@@ -437,21 +457,22 @@ impl Mapper {
             match kind {
                 LocKind::Text => push_json_str(&mut json, v),
                 LocKind::Latitude | LocKind::Longitude => {
-                    let (name, max) = if *kind == LocKind::Latitude {
-                        ("latitude", 90.0)
+                    let (axis, max) = if *kind == LocKind::Latitude {
+                        (Axis::Latitude, 90u16)
                     } else {
-                        ("longitude", 180.0)
+                        (Axis::Longitude, 180)
                     };
                     match v.parse::<f64>() {
-                        Ok(x) if x.is_finite() && (-max..=max).contains(&x) => {
+                        Ok(x) if x.is_finite() && x.abs() <= f64::from(max) => {
                             // Display never uses an exponent and round-trips: valid JSON.
                             let _ = write!(json, "{x}");
                         }
                         _ => {
-                            return Err(reject(format!(
-                                "{name} \"{}\" is not a number between -{max} and {max}",
-                                shown(v)
-                            )))
+                            return Err(reject(RejectCode::LocationInvalid {
+                                axis,
+                                value: shown(v),
+                                max,
+                            }))
                         }
                     }
                 }
@@ -489,11 +510,10 @@ impl Mapper {
         json.push_str("}}");
 
         if json.len() > MAX_PROFILE_BYTES {
-            return Err(reject(format!(
-                "profile is {} KB serialized; Klaviyo accepts at most {} KB per profile",
-                json.len().div_ceil(1024),
-                MAX_PROFILE_BYTES / 1024
-            )));
+            return Err(reject(RejectCode::ProfileTooLarge {
+                kb: json.len().div_ceil(1024),
+                max_kb: MAX_PROFILE_BYTES / 1024,
+            }));
         }
         let hash = xxhash_rust::xxh3::xxh3_64(json.as_bytes());
         Ok(Mapped {
@@ -542,9 +562,13 @@ pub fn preview<R: AsRef<[String]>>(
         .take(PREVIEW_PROFILES)
         .map(|r| {
             let mapped = mapper.map(r.as_ref())?;
-            serde_json::from_str(&mapped.json).map_err(|e| Reject {
-                identifier: mapped.email.clone(),
-                reason: format!("internal error: the profile is not valid JSON ({e})"),
+            serde_json::from_str(&mapped.json).map_err(|e| {
+                Reject::new(
+                    mapped.email.clone(),
+                    RejectCode::ProfileInternal {
+                        reason: e.to_string(),
+                    },
+                )
             })
         })
         .collect())
@@ -633,14 +657,14 @@ pub fn infer_types<R: AsRef<[String]>>(columns: &[String], rows: &[R]) -> Vec<Co
 /// prefix (`0048 601 234 567`); with one, that country's international prefix is. Only digits, spaces and `+-().\/` are accepted: letters
 /// (vanity numbers, extensions such as `x12`, which E.164 cannot carry) are refused rather than
 /// guessed at. Err: why, phrased to follow `phone number "…"`.
-pub fn normalize_phone(p: &str, country: Option<CountryId>) -> Result<String, &'static str> {
+pub fn normalize_phone(p: &str, country: Option<CountryId>) -> Result<String, PhoneProblem> {
     if p.chars().count() > MAX_PHONE_CHARS {
-        return Err("is too long to be a phone number");
+        return Err(PhoneProblem::TooLong);
     }
     if !p.chars().all(|c| {
         c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')
     }) {
-        return Err("contains characters that are not part of a phone number");
+        return Err(PhoneProblem::Characters);
     }
     let international;
     let p = match (p.starts_with('+'), country, p.strip_prefix("00")) {
@@ -650,14 +674,12 @@ pub fn normalize_phone(p: &str, country: Option<CountryId>) -> Result<String, &'
             international = format!("+{rest}");
             international.as_str()
         }
-        (false, None, None) => {
-            return Err("has no country code (+…) and the mapping has no default country")
-        }
+        (false, None, None) => return Err(PhoneProblem::NoCountry),
         _ => p,
     };
-    let n = phonenumber::parse(country, p).map_err(|_| "is not a phone number")?;
+    let n = phonenumber::parse(country, p).map_err(|_| PhoneProblem::NotANumber)?;
     if !phonenumber::is_valid(&n) {
-        return Err("is not a valid phone number");
+        return Err(PhoneProblem::NotValid);
     }
     // E.164 is `+`, the country code and the national number (with its leading zeros, as in
     // Italy). Written directly: the crate's formatter also matches national format patterns
@@ -687,28 +709,28 @@ pub fn is_valid_email(s: &str) -> bool {
 ///   no-break space), control or invisible characters (zero-width space, BOM, soft hyphen).
 ///
 /// Klaviyo compares addresses case-insensitively; the mapper lower-cases before checking.
-pub fn validate_email(s: &str) -> Result<(), &'static str> {
+pub fn validate_email(s: &str) -> Result<(), EmailProblem> {
     if s.len() > 254 {
-        return Err("it is longer than 254 characters");
+        return Err(EmailProblem::TooLong);
     }
     if s.chars().any(|c| c.is_whitespace()) {
-        return Err("it contains a space");
+        return Err(EmailProblem::Space);
     }
     let Some((local, domain)) = s.split_once('@') else {
-        return Err("it has no @");
+        return Err(EmailProblem::NoAt);
     };
     if domain.contains('@') {
-        return Err("it has more than one @");
+        return Err(EmailProblem::TwoAts);
     }
     if local.is_empty() {
-        return Err("nothing comes before the @");
+        return Err(EmailProblem::NothingBeforeAt);
     }
     if local.len() > 64 {
-        return Err("the part before the @ is longer than 64 characters");
+        return Err(EmailProblem::LocalTooLong);
     }
     for atom in local.split('.') {
         if atom.is_empty() {
-            return Err("the part before the @ starts or ends with a dot, or has two in a row");
+            return Err(EmailProblem::LocalDots);
         }
         if !atom.chars().all(|c| {
             if c.is_ascii() {
@@ -717,46 +739,46 @@ pub fn validate_email(s: &str) -> Result<(), &'static str> {
                 unicode_letter(c)
             }
         }) {
-            return Err("the part before the @ contains a character addresses cannot have");
+            return Err(EmailProblem::LocalCharacter);
         }
     }
     if domain.is_empty() {
-        return Err("nothing comes after the @");
+        return Err(EmailProblem::NothingAfterAt);
     }
     if domain.len() > 253 {
-        return Err("the domain is longer than 253 characters");
+        return Err(EmailProblem::DomainTooLong);
     }
     let mut labels = 0;
     let mut last = "";
     for label in domain.split('.') {
         if label.is_empty() {
-            return Err("the domain starts or ends with a dot, or has two in a row");
+            return Err(EmailProblem::DomainDots);
         }
         if label.len() > 63 {
-            return Err("a part of the domain is longer than 63 characters");
+            return Err(EmailProblem::LabelTooLong);
         }
         if !label
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && unicode_letter(c)))
         {
-            return Err("the domain contains a character domains cannot have");
+            return Err(EmailProblem::DomainCharacter);
         }
         // Both ends: a letter or digit (a hyphen or a lone combining mark is not).
         let ends = [label.chars().next(), label.chars().next_back()];
         if ends.iter().any(|c| !c.is_some_and(char::is_alphanumeric)) {
-            return Err("a part of the domain starts or ends with a hyphen");
+            return Err(EmailProblem::LabelHyphen);
         }
         labels += 1;
         last = label;
     }
     if labels < 2 {
-        return Err("the domain has no dot (e.g. example.com)");
+        return Err(EmailProblem::DomainNoDot);
     }
     if last.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("the domain is a number, not a name");
+        return Err(EmailProblem::DomainNumeric);
     }
     if last.is_ascii() && last.len() < 2 {
-        return Err("the domain's last part is too short");
+        return Err(EmailProblem::TldTooShort);
     }
     Ok(())
 }

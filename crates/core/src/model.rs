@@ -710,6 +710,7 @@ pub struct RunView {
     pub error: Option<String>,
 }
 
+/// A row a run did not send: `code` and its `params` say why, `reason` is that in English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -717,7 +718,29 @@ pub struct RejectRow {
     #[ts(type = "number")]
     pub line: u64,
     pub identifier: String,
+    #[serde(flatten)]
+    pub code: crate::error::RejectCode,
     pub reason: String,
+}
+
+impl RejectRow {
+    pub fn new(line: u64, identifier: String, code: crate::error::RejectCode) -> RejectRow {
+        RejectRow {
+            line,
+            identifier,
+            reason: code.to_string(),
+            code,
+        }
+    }
+
+    /// A reject read back from the store, which keeps the reason's text only.
+    pub fn recorded(line: u64, identifier: String, reason: String) -> RejectRow {
+        RejectRow::new(
+            line,
+            identifier,
+            crate::error::RejectCode::Recorded { reason },
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -757,18 +780,32 @@ pub struct DemoInfo {
     pub rows: u64,
 }
 
-/// The `{code, message}` shape every error takes on its way to the UI.
+/// The `{code, params, message}` shape every error takes on its way to the UI: the typed code
+/// with its parameters (see [`crate::error::ErrorCode`]) and the English sentence built from
+/// them; both redacted of keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ErrorPayload {
-    pub code: String,
+    #[serde(flatten)]
+    pub code: crate::error::ErrorCode,
     pub message: String,
+}
+
+impl ErrorPayload {
+    /// The payload of an error the app itself raises (not a [`crate::CoreError`]).
+    pub fn new(code: crate::error::ErrorCode) -> Self {
+        let message = crate::logging::redact_text(&code.message()).into_owned();
+        ErrorPayload {
+            code: code.redacted(),
+            message,
+        }
+    }
 }
 
 impl From<&crate::CoreError> for ErrorPayload {
     fn from(e: &crate::CoreError) -> Self {
         ErrorPayload {
-            code: e.code(),
+            code: e.error_code(),
             message: e.to_string(),
         }
     }

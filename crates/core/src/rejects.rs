@@ -72,11 +72,7 @@ mod tests {
     use super::*;
 
     fn reject(line: u64, identifier: &str, reason: &str) -> RejectRow {
-        RejectRow {
-            line,
-            identifier: identifier.into(),
-            reason: reason.into(),
-        }
+        RejectRow::recorded(line, identifier.into(), reason.into())
     }
 
     fn read_back(path: &Path) -> Vec<Vec<String>> {

@@ -29,8 +29,8 @@ pub enum Schedule {
     },
 }
 
+/// Text that is not a schedule (its message: `ErrorCode::ScheduleInvalid`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("\"{text}\" is not a schedule: write \"manual\", \"every 6h\" (1–720 hours) or \"daily 09:30\".")]
 pub struct ScheduleError {
     pub text: String,
 }

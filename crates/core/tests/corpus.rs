@@ -102,6 +102,7 @@ fn run(path: &Path, m: &Mapping) -> Result<Outcome, SourceError> {
         };
         match item {
             RowItem::Bad { line, reason } => {
+                let reason = reason.to_string();
                 assert!(line > 0 && !reason.trim().is_empty(), "{line}: {reason:?}");
                 out.bad.push((line, reason));
             }

@@ -22,7 +22,7 @@ fn drain(stream: &mut dyn RowStream) -> Items {
     while let Some(item) = stream.next_row().unwrap() {
         out.push(match item {
             RowItem::Row { line, values } => (line, Ok(values)),
-            RowItem::Bad { line, reason } => (line, Err(reason)),
+            RowItem::Bad { line, reason } => (line, Err(reason.to_string())),
         });
     }
     out

@@ -1,6 +1,7 @@
 use super::{err, CmdResult};
 use crate::AppState;
 use segport_core::engine::EventSink;
+use segport_core::error::ErrorCode;
 use segport_core::model::{ErrorPayload, RunEvent, RunSummary, RunTrigger, RunView};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -157,9 +158,10 @@ pub async fn save_rejects_csv<R: Runtime>(
         move || ws.write_rejects_csv(&run_id, &path)
     })
     .await
-    .map_err(|e| ErrorPayload {
-        code: "app.internal".into(),
-        message: format!("Writing the rejects file stopped unexpectedly ({e}). Try again."),
+    .map_err(|e| {
+        ErrorPayload::new(ErrorCode::AppInternal {
+            reason: e.to_string(),
+        })
     })?
     .map_err(err)?;
     Ok(Some(SavedRejects {

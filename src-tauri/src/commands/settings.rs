@@ -3,6 +3,7 @@
 
 use super::{err, CmdResult};
 use crate::AppState;
+use segport_core::error::ErrorCode;
 use segport_core::model::{ErrorPayload, Role};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
@@ -75,11 +76,10 @@ pub fn open_logs_folder<R: Runtime>(
     })?;
     app.opener()
         .open_path(dir.to_string_lossy(), None::<&str>)
-        .map_err(|e| ErrorPayload {
-            code: "app.open_failed".into(),
-            message: format!(
-                "Segport could not open the logs folder ({e}). Open {} in your file manager.",
-                dir.display()
-            ),
+        .map_err(|e| {
+            ErrorPayload::new(ErrorCode::AppOpenFailed {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })
         })
 }

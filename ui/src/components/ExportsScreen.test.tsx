@@ -84,7 +84,7 @@ describe("running an export", () => {
     await userEvent.click(screen.getByTestId("run-cancel"));
     expect(cancelRun).toHaveBeenCalledWith("run-7");
 
-    const rejects = Array.from({ length: 2 }, (_, i) => ({ line: i + 2, identifier: `bad${i}`, reason: "invalid email" }));
+    const rejects = Array.from({ length: 2 }, (_, i) => ({ line: i + 2, identifier: `bad${i}`, code: "reject.recorded" as const, params: { reason: "invalid email" }, reason: "invalid email" }));
     await act(async () =>
       finish({
         run: runView({ id: "run-7", status: "cancelled", counts: counts(120, 100, 97, 3) }),

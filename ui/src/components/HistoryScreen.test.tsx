@@ -64,7 +64,7 @@ describe("history", () => {
     const user = userEvent.setup();
     runSummary.mockResolvedValue({
       run: RUNS[1],
-      rejects: [{ line: 4, identifier: "broken", reason: "Not an email address" }],
+      rejects: [{ line: 4, identifier: "broken", code: "reject.recorded", params: { reason: "Not an email address" }, reason: "Not an email address" }],
       rejectsTotal: 1,
     });
     saveRejectsCsv.mockResolvedValue({ path: "/home/bob/rejects-r2.csv", rows: 1 });

@@ -1,6 +1,7 @@
 import { useId, useMemo, useState } from "react";
 import * as api from "../api";
 import type { KlaviyoList } from "../api";
+import { hasCode } from "../errors";
 import { ConfirmDialog } from "./ConfirmDialog";
 
 const PAGE = 20;
@@ -30,7 +31,7 @@ export function ListPicker({ connectionId, selectedId, onPick }: ListPickerProps
 
   function fail(e: unknown) {
     const err = api.toAppError(e);
-    setError({ offline: err.code === "klaviyo.unreachable" || err.code === "klaviyo.timeout", message: err.message });
+    setError({ offline: hasCode(err, "klaviyo.unreachable", "klaviyo.timeout"), message: err.message });
   }
 
   async function load() {

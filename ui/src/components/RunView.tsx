@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import type { RunCounts as Counts } from "../api";
 import { HeldRemovals } from "./HeldRemovals";
 import { estimateRemaining, formatRemaining, handledRows } from "../eta";
+import { hasCode, type ErrorCodeName } from "../errors";
 import { durationBetween, formatDuration, PHASE_LABEL, STATUS_HINT } from "../format";
 import { currentRate, formatRate, rateSeries, sparklinePoints } from "../throughput";
 import type { RunState } from "../useExportRun";
@@ -21,7 +22,7 @@ interface RunViewProps {
 }
 
 /** The error code of a run refused because another window or process runs the export. */
-export const ALREADY_RUNNING = "run.already_running";
+export const ALREADY_RUNNING = "run.already_running" satisfies ErrorCodeName;
 
 function useElapsed(since: number, running: boolean): number {
   const [now, setNow] = useState(() => Date.now());
@@ -41,7 +42,7 @@ export function RunView({ run, onCancel, onClose, onReviewRemovals }: RunViewPro
   const closeButton = useRef<HTMLButtonElement>(null);
   // Refused before it started (another window runs it…): no event ever came.
   const notStarted = !running && last === null && summary === null;
-  const alreadyRunning = error?.code === ALREADY_RUNNING;
+  const alreadyRunning = hasCode(error, ALREADY_RUNNING);
 
   // The Cancel button disappears when the run ends: hand the focus to Close.
   useEffect(() => {

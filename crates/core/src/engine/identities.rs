@@ -2,6 +2,8 @@
 //! the reject reason of a row that repeats one. The mapping preview applies the same rule
 //! through [`DuplicateCheck`], so it shows what a run sends.
 
+use crate::error::{DuplicateOf, RejectCode};
+
 /// Longest identifier (and duplicate value) kept in a reject row, in characters.
 pub(super) const MAX_IDENTIFIER_CHARS: usize = 200;
 
@@ -79,17 +81,12 @@ impl Identities {
 
 /// The reject reason of a row whose identifier an earlier row already has.
 /// `value` is `None` where only its hash is known (an unchanged row's phone, from the state).
-pub(super) fn duplicate_reason(what: &str, value: Option<&str>, first: u64) -> String {
-    let shown = match value {
-        Some(v) => format!(
-            " ({})",
-            v.chars().take(MAX_IDENTIFIER_CHARS).collect::<String>()
-        ),
-        None => String::new(),
-    };
-    format!(
-        "duplicate of line {first}: the same {what}{shown} is on line {first}, and only the first row with it is sent"
-    )
+pub(super) fn duplicate_reason(what: DuplicateOf, value: Option<&str>, first: u64) -> RejectCode {
+    RejectCode::Duplicate {
+        what,
+        value: value.map(|v| v.chars().take(MAX_IDENTIFIER_CHARS).collect()),
+        first_line: first,
+    }
 }
 
 /// Applies "one identifier, one profile per run" to mapped rows in order (the mapping
@@ -105,10 +102,10 @@ impl DuplicateCheck {
     pub fn check(&mut self, line: u64, email: &str, phone: Option<&str>) -> Option<String> {
         let key = key_of(email);
         if let Some(first) = self.ids.see_email(key) {
-            return Some(duplicate_reason("email", Some(email), first));
+            return Some(duplicate_reason(DuplicateOf::Email, Some(email), first).to_string());
         }
         if let Some(first) = self.ids.phone(phone_key(phone), line) {
-            return Some(duplicate_reason("phone number", phone, first));
+            return Some(duplicate_reason(DuplicateOf::Phone, phone, first).to_string());
         }
         self.ids.email_sent(key, line);
         None

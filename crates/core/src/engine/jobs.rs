@@ -5,6 +5,7 @@
 use super::progress::{add, Counters, Rejects};
 use super::sender::pointer_profile_index;
 use super::{blocking, lock, Shared};
+use crate::error::RejectCode;
 use crate::model::{RunPhase, RunStatus, RunView};
 use crate::store::{JobRecord, JobState, Store};
 use crate::{CoreError, Result};
@@ -260,7 +261,7 @@ async fn finish_job(
                     &shared.counters,
                     line,
                     &email,
-                    format!("Klaviyo failed it in processing: {detail}"),
+                    RejectCode::KlaviyoFailed { detail },
                 );
             }
             // Counted as failed in Klaviyo, reported as rejects: not twice in `rejected`.

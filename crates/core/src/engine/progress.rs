@@ -4,6 +4,7 @@
 
 use super::identities::MAX_IDENTIFIER_CHARS;
 use super::{lock, EventSink, Shared};
+use crate::error::RejectCode;
 use crate::model::{RejectRow, RunCounts, RunEvent, RunPhase, RunStatus};
 use crate::store::Store;
 use crate::Result;
@@ -73,14 +74,16 @@ pub(super) struct Rejects {
 }
 
 impl Rejects {
-    pub(super) fn push(&self, counters: &Counters, line: u64, identifier: &str, reason: String) {
+    pub(super) fn push(
+        &self,
+        counters: &Counters,
+        line: u64,
+        identifier: &str,
+        reason: RejectCode,
+    ) {
         add(&counters.rejected, 1);
         let identifier: String = identifier.chars().take(MAX_IDENTIFIER_CHARS).collect();
-        lock(&self.pending).push(RejectRow {
-            line,
-            identifier,
-            reason,
-        });
+        lock(&self.pending).push(RejectRow::new(line, identifier, reason));
     }
     pub(super) fn flush(&self, store: &Store, run_id: &str) -> Result<()> {
         let batch = std::mem::take(&mut *lock(&self.pending));

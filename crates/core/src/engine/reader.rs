@@ -7,6 +7,7 @@ use super::identities::{duplicate_reason, key_of, phone_key, Identities, KeyMap}
 use super::jobs::{Acked, SentRow};
 use super::progress::add;
 use super::{lock, Shared};
+use crate::error::DuplicateOf;
 use crate::filter::{CompiledFilter, Filter};
 use crate::mapping::{Mapper, TypeSampler, TYPE_SAMPLE_ROWS};
 use crate::model::Mapping;
@@ -104,7 +105,7 @@ impl Reader {
                     c,
                     line,
                     &email,
-                    duplicate_reason("email", Some(&email), first),
+                    duplicate_reason(DuplicateOf::Email, Some(&email), first),
                 );
                 return Ok(());
             }
@@ -118,12 +119,12 @@ impl Reader {
                     send(Item::Batch(partial))?;
                 }
                 match mapper.map(&values) {
-                    Err(r) => shared.rejects.push(c, line, &r.identifier, r.reason),
+                    Err(r) => shared.rejects.push(c, line, &r.identifier, r.code),
                     Ok(m) => {
                         let phone = phone_key(m.phone.as_deref());
                         if let Some(first) = ids.phone(phone, line) {
                             let reason =
-                                duplicate_reason("phone number", m.phone.as_deref(), first);
+                                duplicate_reason(DuplicateOf::Phone, m.phone.as_deref(), first);
                             shared.rejects.push(c, line, &m.email, reason);
                         } else {
                             ids.email_sent(key, line);
@@ -144,7 +145,7 @@ impl Reader {
                     // Unchanged since it was sent; its phone (as the state recorded it, so no
                     // parsing) still belongs to it in this run.
                     if let Some(first) = ids.phone(phone, line) {
-                        let reason = duplicate_reason("phone number", None, first);
+                        let reason = duplicate_reason(DuplicateOf::Phone, None, first);
                         shared.rejects.push(c, line, &email, reason);
                         return Ok(());
                     }
@@ -156,13 +157,13 @@ impl Reader {
             let m = match mapper.map(&values) {
                 Ok(m) => m,
                 Err(r) => {
-                    shared.rejects.push(c, line, &r.identifier, r.reason);
+                    shared.rejects.push(c, line, &r.identifier, r.code);
                     return Ok(());
                 }
             };
             let phone = phone_key(m.phone.as_deref());
             if let Some(first) = ids.phone(phone, line) {
-                let reason = duplicate_reason("phone number", m.phone.as_deref(), first);
+                let reason = duplicate_reason(DuplicateOf::Phone, m.phone.as_deref(), first);
                 shared.rejects.push(c, line, &m.email, reason);
                 return Ok(());
             }

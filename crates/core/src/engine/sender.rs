@@ -6,6 +6,7 @@ use super::jobs::{attach_reopened, poll_jobs, OpenJob, Reopened, POLL_INTERVAL};
 use super::progress::add;
 use super::reader::Item;
 use super::{blocking, flatten, lock, Mode, Shared};
+use crate::error::RejectCode;
 use crate::model::RunPhase;
 use crate::{CoreError, Result};
 use segport_klaviyo::{self as klaviyo, Client};
@@ -147,12 +148,13 @@ async fn send_batch(client: &Client, mut batch: Batch, shared: &Arc<Shared>) -> 
                     .is_some_and(|i| i < batch.profiles.len())
             }) =>
             {
-                let mut bad: BTreeMap<usize, String> = BTreeMap::new();
+                let mut bad: BTreeMap<usize, RejectCode> = BTreeMap::new();
                 for e in &errors {
                     if let Some(i) = e.pointer.as_deref().and_then(pointer_profile_index) {
                         if i < batch.profiles.len() {
-                            bad.entry(i)
-                                .or_insert_with(|| format!("Klaviyo refused it: {}", e.detail));
+                            bad.entry(i).or_insert_with(|| RejectCode::KlaviyoRefused {
+                                detail: e.detail.clone(),
+                            });
                         }
                     }
                 }

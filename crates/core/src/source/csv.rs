@@ -10,6 +10,7 @@
 //! or a lone `\n` (inside quoted values too; blank lines count).
 
 use super::{check_utf8, open_text, read_prefix, unreadable, RowItem, RowStream, SourceError, BOM};
+use crate::error::RejectCode;
 use csv_core::ReadRecordResult;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -69,14 +70,6 @@ fn score(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)>
     }
     let same = counts.iter().filter(|&&c| c == header).count();
     Some((same * 1000 / counts.len(), header))
-}
-
-/// How a delimiter is named in messages.
-pub(super) fn delimiter_name(d: u8) -> String {
-    match d {
-        b'\t' => "tab".into(),
-        d => format!("'{}'", d as char),
-    }
 }
 
 /// Counts line breaks the way a text editor shows them — `\r\n`, a lone `\r`, a lone `\n` —
@@ -338,9 +331,7 @@ impl RowStream for CsvStream {
         if let Some(end) = self.src.unclosed_until {
             return Ok(Some(RowItem::Bad {
                 line,
-                reason: format!(
-                    "a double quote (\") opens a value on line {line} that is never closed, so lines {line}–{end} were read as one value and not exported: fix the quotes on line {line} and save the file again"
-                ),
+                reason: RejectCode::CsvUnclosedQuote { line, end },
             }));
         }
         let (width, have) = (self.src.columns.len(), self.src.len());
@@ -350,10 +341,11 @@ impl RowStream for CsvStream {
         if (width..have).any(|i| !self.src.field(i).trim_ascii().is_empty()) {
             return Ok(Some(RowItem::Bad {
                 line,
-                reason: format!(
-                    "the line has {have} fields but the header has {width} columns: a value that contains the delimiter ({}) must be in double quotes",
-                    delimiter_name(self.src.delimiter())
-                ),
+                reason: RejectCode::CsvTooManyFields {
+                    have,
+                    width,
+                    delimiter: char::from(self.src.delimiter()).to_string(),
+                },
             }));
         }
         let mut values = Vec::with_capacity(width);
@@ -363,10 +355,9 @@ impl RowStream for CsvStream {
                 Err(_) => {
                     return Ok(Some(RowItem::Bad {
                         line,
-                        reason: format!(
-                            "the value of \"{}\" is not UTF-8 text: save the file as CSV UTF-8",
-                            self.src.columns[i]
-                        ),
+                        reason: RejectCode::CsvNotUtf8 {
+                            column: self.src.columns[i].clone(),
+                        },
                     }))
                 }
             }

@@ -7,6 +7,7 @@
 //! that are not columns skipped unparsed.
 
 use super::{check_utf8, open_text, read_prefix, unreadable, RowItem, RowStream, SourceError};
+use crate::error::{JsonFound, RejectCode};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -146,10 +147,9 @@ impl JsonlStream {
     fn too_long(&self) -> RowItem {
         RowItem::Bad {
             line: self.line,
-            reason: format!(
-                "the line is longer than {} MB: each line must hold one JSON object",
-                MAX_LINE_BYTES >> 20
-            ),
+            reason: RejectCode::JsonlTooLong {
+                max_mb: MAX_LINE_BYTES >> 20,
+            },
         }
     }
 
@@ -187,7 +187,7 @@ impl RowStream for JsonlStream {
 }
 
 /// One row from one line: a value per known column, or why the line is not a row.
-fn parse_object(bytes: &[u8], keys: &mut Keys, learn: bool) -> Result<Vec<String>, String> {
+fn parse_object(bytes: &[u8], keys: &mut Keys, learn: bool) -> Result<Vec<String>, RejectCode> {
     let known = keys.columns.len();
     let mut values = vec![String::new(); known];
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -213,25 +213,26 @@ fn parse_object(bytes: &[u8], keys: &mut Keys, learn: bool) -> Result<Vec<String
     }
 }
 
-fn bad_line_reason(bytes: &[u8], e: &serde_json::Error) -> String {
+fn bad_line_reason(bytes: &[u8], e: &serde_json::Error) -> RejectCode {
     if std::str::from_utf8(bytes).is_err() {
-        return "the line is not UTF-8 text: save the file as UTF-8".into();
+        return RejectCode::JsonlNotUtf8;
     }
     if e.classify() == serde_json::error::Category::Data {
         let found = match bytes.trim_ascii_start().first() {
-            Some(b'[') => "an array",
-            Some(b'"') => "a string",
-            Some(b't' | b'f') => "true or false",
-            Some(b'n') => "null",
-            _ => "a number",
+            Some(b'[') => JsonFound::Array,
+            Some(b'"') => JsonFound::String,
+            Some(b't' | b'f') => JsonFound::Boolean,
+            Some(b'n') => JsonFound::Null,
+            _ => JsonFound::Number,
         };
-        return format!(
-            "the line is {found}, not a JSON object: each line must hold one object, like {{\"email\": \"ada@example.com\"}}"
-        );
+        return RejectCode::JsonlNotObject { found };
     }
     let msg = e.to_string();
     let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
-    format!("the line is not valid JSON: {msg} (column {})", e.column())
+    RejectCode::JsonlInvalid {
+        message: msg.to_string(),
+        column: e.column(),
+    }
 }
 
 /// The text of a JSON value: a string as it is, null as "", a number or boolean as its JSON text,
@@ -349,7 +350,7 @@ mod tests {
     use super::*;
 
     fn row(line: &str, keys: &mut Keys) -> Result<Vec<String>, String> {
-        parse_object(line.as_bytes(), keys, true)
+        parse_object(line.as_bytes(), keys, true).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -384,7 +385,9 @@ mod tests {
         assert!(e.contains("an array, not a JSON object"), "{e}");
         let e = row(r#"{"a":1} x"#, &mut k).unwrap_err();
         assert!(e.contains("trailing characters"), "{e}");
-        let e = parse_object(b"{\"a\":\"\xe9\"}", &mut k, true).unwrap_err();
+        let e = parse_object(b"{\"a\":\"\xe9\"}", &mut k, true)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not UTF-8"), "{e}");
     }
 

@@ -47,79 +47,69 @@ pub const JSONL_KEY_SAMPLE: usize = 1_000;
 /// How many rows [`SourceInfo::sample`] holds at most.
 pub const SAMPLE_LEN: usize = 20;
 
+/// A source that cannot be read at all. Its messages are written with every other error's, in
+/// [`crate::error::ErrorCode::message`].
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error(
-        "The file {0} was not found. It may have been moved or deleted: choose the file again."
-    )]
     Missing(PathBuf),
-    #[error("The file {path} could not be read: {reason}. Check that it is a file you may read, then try again.")]
-    Unreadable { path: PathBuf, reason: String },
-    #[error("The file {0} is empty. A CSV needs a header row with column names, then one row per customer; a JSON Lines file one JSON object per line.")]
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
     Empty(PathBuf),
-    #[error("The file {0} has a header row but no customer rows. Add rows below the header, or pick another file.")]
     NoRows(PathBuf),
-    #[error("The file {path} is not UTF-8 text (first bad byte near offset {offset}). Save it as UTF-8 (Excel: File → Save As → CSV UTF-8) and try again.")]
-    NotUtf8 { path: PathBuf, offset: usize },
-    #[error("The column \"{column}\" is not in {path}. Its columns are: {available}. Edit the export and choose the email column again.")]
+    NotUtf8 {
+        path: PathBuf,
+        offset: usize,
+    },
     MissingColumn {
         path: PathBuf,
         column: String,
         available: String,
     },
-    #[error("The header row of {path} has an empty column name (column {index}). Give every column a name.")]
-    EmptyHeader { path: PathBuf, index: usize },
-    #[error("The header row of {path} names the column \"{column}\" twice (columns {first} and {second}). Rename one of them so every column has its own name.")]
+    EmptyHeader {
+        path: PathBuf,
+        index: usize,
+    },
     DuplicateColumn {
         path: PathBuf,
         column: String,
         first: usize,
         second: usize,
     },
-    #[error("Line {line} of {path} could not be parsed: {reason}.")]
     Malformed {
         path: PathBuf,
         line: u64,
         reason: String,
     },
-    #[error("None of the first {lines} lines of {path} is a JSON object with keys. A JSON Lines file holds one object per line, like {{\"email\": \"ada@example.com\"}}: check that this is the right file.")]
-    NoJsonObjects { path: PathBuf, lines: u64 },
-    #[error("The file {0} is not a SQLite database. Choose a database file (.sqlite, .db), or add the file as a CSV or JSON Lines source.")]
+    NoJsonObjects {
+        path: PathBuf,
+        lines: u64,
+    },
     NotSqlite(PathBuf),
-    #[error("Choose a table of the database {path}. Its tables are: {available}.")]
-    TableRequired { path: PathBuf, available: String },
-    #[error("The table \"{table}\" is not in the database {path}. Its tables are: {available}. It may have been renamed: choose the table again.")]
+    TableRequired {
+        path: PathBuf,
+        available: String,
+    },
     MissingTable {
         path: PathBuf,
         table: String,
         available: String,
     },
-    #[error("The table \"{table}\" of {path} has no rows. Fill it, or choose another table.")]
-    EmptyTable { path: PathBuf, table: String },
-    #[error("The database {path} could not be read: {reason}. If another program is writing to it, try again when it is done.")]
-    Sqlite { path: PathBuf, reason: String },
+    EmptyTable {
+        path: PathBuf,
+        table: String,
+    },
+    Sqlite {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl SourceError {
-    /// A stable, machine-readable code (`source.*`).
+    /// A stable, machine-readable code (`source.*`): its [`crate::error::ErrorCode`]'s.
     pub fn code(&self) -> &'static str {
-        match self {
-            SourceError::Missing(_) => "source.missing",
-            SourceError::Unreadable { .. } => "source.unreadable",
-            SourceError::Empty(_) => "source.empty",
-            SourceError::NoRows(_) => "source.no_rows",
-            SourceError::NotUtf8 { .. } => "source.not_utf8",
-            SourceError::MissingColumn { .. } => "source.missing_column",
-            SourceError::EmptyHeader { .. } => "source.empty_header",
-            SourceError::DuplicateColumn { .. } => "source.duplicate_column",
-            SourceError::Malformed { .. } => "source.malformed",
-            SourceError::NoJsonObjects { .. } => "source.no_json_objects",
-            SourceError::NotSqlite(_) => "source.not_sqlite",
-            SourceError::TableRequired { .. } => "source.table_required",
-            SourceError::MissingTable { .. } => "source.missing_table",
-            SourceError::EmptyTable { .. } => "source.no_rows",
-            SourceError::Sqlite { .. } => "source.sqlite_error",
-        }
+        crate::error::ErrorCode::from(self).code()
     }
 }
 
@@ -197,7 +187,10 @@ pub enum RowItem {
     /// A row: one value per column of the stream (`""` when missing).
     Row { line: u64, values: Vec<String> },
     /// A row that could not be read: where it is and why (a reject, not the end of the stream).
-    Bad { line: u64, reason: String },
+    Bad {
+        line: u64,
+        reason: crate::error::RejectCode,
+    },
 }
 
 impl RowItem {

@@ -6,6 +6,7 @@
 //! thread (its next send fails) and waits for it.
 
 use super::{RowItem, RowStream, SourceError};
+use crate::error::RejectCode;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::fmt::Write as _;
@@ -218,9 +219,9 @@ fn read_table(
             match text_of(value) {
                 Some(v) => values.push(v),
                 None => {
-                    bad = Some(format!(
-                        "the value of \"{name}\" is stored as text that is not UTF-8"
-                    ));
+                    bad = Some(RejectCode::SqliteNotUtf8 {
+                        column: name.clone(),
+                    });
                     break;
                 }
             }

@@ -135,11 +135,11 @@ impl Store {
              ORDER BY line LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![run_id, limit as i64], |r| {
-            Ok(RejectRow {
-                line: r.get::<_, i64>(0)? as u64,
-                identifier: r.get(1)?,
-                reason: r.get(2)?,
-            })
+            Ok(RejectRow::recorded(
+                r.get::<_, i64>(0)? as u64,
+                r.get(1)?,
+                r.get(2)?,
+            ))
         })?;
         Ok((rows.collect::<Result<_, _>>()?, total as u64))
     }
