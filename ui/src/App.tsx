@@ -1,14 +1,14 @@
 import { useCallback, useEffect, useState } from "react";
 import * as api from "./api";
 import type { AppInfo, ConnectionView, DemoInfo } from "./api";
-import { ConnectionsScreen } from "./components/ConnectionsScreen";
+import { ConnectionsScreen } from "./screens/connections/ConnectionsScreen";
 import { ErrorBanner } from "./components/ErrorBanner";
-import { ExportsScreen } from "./components/ExportsScreen";
-import { HistoryScreen } from "./components/HistoryScreen";
-import { Nav, type Tab } from "./components/Nav";
-import { SegmentsScreen } from "./components/SegmentsScreen";
-import { SettingsScreen } from "./components/SettingsScreen";
-import { SourcesScreen } from "./components/SourcesScreen";
+import { ExportsScreen } from "./screens/exports/ExportsScreen";
+import { HistoryScreen } from "./screens/history/HistoryScreen";
+import { Nav, type Tab } from "./screens/Nav";
+import { SegmentsScreen } from "./screens/segments/SegmentsScreen";
+import { SettingsScreen } from "./screens/settings/SettingsScreen";
+import { SourcesScreen } from "./screens/sources/SourcesScreen";
 import { useErrorState } from "./errors";
 import logo from "./assets/logo.svg";
 
