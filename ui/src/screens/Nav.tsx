@@ -1,18 +1,11 @@
-export type Tab = "exports" | "sources" | "segments" | "connections" | "history" | "settings";
+import { SCREENS, type Tab } from ".";
 
-const TABS: { id: Tab; label: string }[] = [
-  { id: "exports", label: "Exports" },
-  { id: "sources", label: "Sources" },
-  { id: "segments", label: "Segments" },
-  { id: "connections", label: "Connections" },
-  { id: "history", label: "History" },
-  { id: "settings", label: "Settings" },
-];
+export type { Tab } from ".";
 
 export function Nav({ current, onNavigate }: { current: Tab; onNavigate: (tab: Tab) => void }) {
   return (
     <nav className="nav" aria-label="Sections">
-      {TABS.map((tab) => (
+      {SCREENS.map((tab) => (
         <button
           key={tab.id}
           type="button"

@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import * as api from "../../api";
 import type { AppInfo, ConnectionView, DemoInfo, ExportView } from "../../api";
 import { useReportError } from "../../errors";
+import { useCommand } from "../../hooks/useCommand";
 import { profiles } from "../../removals";
 import { useExportRun } from "../../hooks/useExportRun";
+import { useRunFinished } from "../../hooks/useRunFinished";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ExportForm } from "./ExportForm";
 import { ExportRow } from "./ExportRow";
@@ -43,7 +45,6 @@ function runBlocker(item: ExportView, connections: ConnectionView[] | null): str
 
 export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnections }: ExportsScreenProps) {
   const report = useReportError();
-  const [exports, setExports] = useState<ExportView[] | null>(null);
   const [editing, setEditing] = useState<{ item: ExportView | null } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [removing, setRemoving] = useState<ExportView | null>(null);
@@ -52,32 +53,12 @@ export function ExportsScreen({ info, connections, onDemoStarted, onGoToConnecti
   const [confirming, setConfirming] = useState<Confirming | null>(null);
   const { run, start, cancel, close } = useExportRun();
 
-  const reload = useCallback(async () => {
-    try {
-      setExports(await api.listExports());
-    } catch (e) {
-      setExports((current) => current ?? []);
-      report(e);
-    }
-  }, [report]);
-
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  const list = useCommand(api.listExports, [], { onError: report, fallback: [] });
+  const exports = list.data;
+  const reload = list.reload;
 
   // A scheduled run that ends while this screen is open updates its row.
-  useEffect(() => {
-    let stop: (() => void) | undefined;
-    let active = true;
-    void api.onRunFinished(() => void reload()).then((unlisten) => {
-      if (active) stop = unlisten;
-      else unlisten();
-    });
-    return () => {
-      active = false;
-      stop?.();
-    };
-  }, [reload]);
+  useRunFinished(() => void reload());
 
   function onSaved() {
     setEditing(null);

@@ -7,28 +7,13 @@
 // - the default country is trimmed and upper-cased; blank = none.
 
 import type { InvalidPhone, Mapping, MappingSuggestion } from "../../api";
+import type { ListsAll } from "../../unions";
 
-/** The standard attributes the editor offers a column select for (Mapping keys). */
-export type ColumnKey =
-  | "email"
-  | "phone_number"
-  | "external_id"
-  | "first_name"
-  | "last_name"
-  | "organization"
-  | "title"
-  | "address1"
-  | "address2"
-  | "city"
-  | "region"
-  | "country"
-  | "zip"
-  | "timezone"
-  | "locale"
-  | "image"
-  | "latitude"
-  | "longitude"
-  | "ip";
+/**
+ * The standard attributes the editor offers a column select for: the `Mapping` keys (generated
+ * from Rust) that name a column, i.e. all but the three settings.
+ */
+export type ColumnKey = Exclude<keyof Mapping, "default_country" | "invalid_phone" | "properties">;
 
 export interface FieldInfo {
   key: ColumnKey;
@@ -36,8 +21,7 @@ export interface FieldInfo {
   hint?: string;
 }
 
-/** Shown first: who the person is. */
-export const MAIN_FIELDS: FieldInfo[] = [
+const MAIN = [
   { key: "email", label: "Email", hint: "Required: Klaviyo matches profiles by email address." },
   { key: "phone_number", label: "Phone number", hint: "Sent in international format (E.164)." },
   { key: "external_id", label: "External ID", hint: "Your own ID for the person. Never guessed: a wrong one merges profiles." },
@@ -45,10 +29,9 @@ export const MAIN_FIELDS: FieldInfo[] = [
   { key: "last_name", label: "Last name" },
   { key: "organization", label: "Organization" },
   { key: "title", label: "Job title" },
-];
+] as const satisfies readonly FieldInfo[];
 
-/** Under "More attributes": where the person is, and the rarer ones. */
-export const MORE_FIELDS: FieldInfo[] = [
+const MORE = [
   { key: "address1", label: "Address" },
   { key: "address2", label: "Address line 2" },
   { key: "city", label: "City" },
@@ -61,7 +44,16 @@ export const MORE_FIELDS: FieldInfo[] = [
   { key: "latitude", label: "Latitude", hint: "Decimal degrees, −90 to 90." },
   { key: "longitude", label: "Longitude", hint: "Decimal degrees, −180 to 180." },
   { key: "ip", label: "IP address" },
-];
+] as const satisfies readonly FieldInfo[];
+
+// Every column attribute of the Rust `Mapping` has a field: one added there fails to compile
+// here until it is offered.
+true satisfies ListsAll<ColumnKey, (typeof MAIN)[number]["key"] | (typeof MORE)[number]["key"]>;
+
+/** Shown first: who the person is. */
+export const MAIN_FIELDS: readonly FieldInfo[] = MAIN;
+/** Under "More attributes": where the person is, and the rarer ones. */
+export const MORE_FIELDS: readonly FieldInfo[] = MORE;
 
 export const COLUMN_KEYS: ColumnKey[] = [...MAIN_FIELDS, ...MORE_FIELDS].map((f) => f.key);
 

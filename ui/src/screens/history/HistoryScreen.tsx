@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useId, useMemo, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import * as api from "../../api";
 import type { RunStatus, RunView } from "../../api";
 import { useReportError } from "../../errors";
+import { useCommand } from "../../hooks/useCommand";
 import { durationBetween, formatCount, formatDateTime, STATUS_LABEL, TRIGGER_LABEL } from "../../format";
 import { exportsInRuns, filterRuns, NO_FILTER, statusesInRuns, type RunFilter } from "./history";
 import { RunDetails } from "./RunDetails";
@@ -9,30 +10,16 @@ import { StatusBadge } from "../../components/StatusBadge";
 
 export function HistoryScreen() {
   const report = useReportError();
-  const [runs, setRuns] = useState<RunView[] | null>(null);
-  const [busy, setBusy] = useState(false);
+  const list = useCommand(api.listRuns, [null], { onError: report, fallback: [] });
+  const runs = list.data;
+  const busy = list.loading;
+  const reload = list.reload;
   const [filter, setFilter] = useState<RunFilter>(NO_FILTER);
   const [details, setDetails] = useState<RunView | null>(null);
   const id = useId();
   const shown = useMemo(() => filterRuns(runs ?? [], filter), [runs, filter]);
   const exportOptions = useMemo(() => exportsInRuns(runs ?? []), [runs]);
   const statusOptions = useMemo(() => statusesInRuns(runs ?? []), [runs]);
-
-  const reload = useCallback(async () => {
-    setBusy(true);
-    try {
-      setRuns(await api.listRuns(null));
-    } catch (e) {
-      setRuns((current) => current ?? []);
-      report(e);
-    } finally {
-      setBusy(false);
-    }
-  }, [report]);
-
-  useEffect(() => {
-    void reload();
-  }, [reload]);
 
   return (
     <section className="screen" aria-labelledby="history-title">

@@ -1,6 +1,6 @@
-import { useEffect, useState } from "react";
 import * as api from "../../api";
-import type { RunSummary, RunView } from "../../api";
+import type { RunView } from "../../api";
+import { useCommand } from "../../hooks/useCommand";
 import { durationBetween, formatDateTime, STATUS_HINT, TRIGGER_LABEL } from "../../format";
 import { heldList } from "../../removals";
 import { HeldRemovals } from "../../components/HeldRemovals";
@@ -14,19 +14,9 @@ import { StatusBadge } from "../../components/StatusBadge";
  * superseded run, its explanation), first rejects.
  */
 export function RunDetails({ run, onClose }: { run: RunView; onClose: () => void }) {
-  const [summary, setSummary] = useState<RunSummary | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api
-      .runSummary(run.id)
-      .then((s) => live && setSummary(s))
-      .catch((e: unknown) => live && setError(api.toAppError(e).message));
-    return () => {
-      live = false;
-    };
-  }, [run.id]);
+  const loaded = useCommand(api.runSummary, [run.id]);
+  const summary = loaded.data;
+  const error = loaded.error?.message ?? null;
 
   // Until the summary arrives, show what the list already knows.
   const r = summary?.run ?? run;

@@ -1,4 +1,5 @@
 import type { RunStatus, RunView } from "../../api";
+import { everyMember } from "../../unions";
 
 export interface RunFilter {
   /** An export id, or null for every export. */
@@ -25,7 +26,7 @@ export function exportsInRuns(runs: RunView[]): { id: string; name: string }[] {
 
 /** The statuses that appear in the runs, in a fixed order (for the status filter). */
 export function statusesInRuns(runs: RunView[]): RunStatus[] {
-  const order: RunStatus[] = [
+  const order = everyMember<RunStatus>()([
     "running",
     "succeeded",
     "partial",
@@ -34,7 +35,7 @@ export function statusesInRuns(runs: RunView[]): RunStatus[] {
     "cancelled",
     "interrupted",
     "superseded",
-  ];
+  ]);
   const present = new Set(runs.map((r) => r.status));
   return order.filter((s) => present.has(s));
 }

@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import * as api from "../../api";
 import type { SegmentView, SourceView } from "../../api";
 import { useReportError } from "../../errors";
+import { useCommand } from "../../hooks/useCommand";
 import { describeFilter } from "./filterModel";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { SegmentForm } from "./SegmentForm";
@@ -80,40 +81,60 @@ function SegmentRow({
   );
 }
 
+/** Both lists, and why one of them could not be read this time (null for it then). */
+interface Lists {
+  segments: SegmentView[] | null;
+  sources: SourceView[] | null;
+  /** The first failure, the segments' before the sources' (the banner names one). */
+  failure: { error: unknown } | null;
+}
+
+/** The segments and the sources, asked together; never rejects (a failure is in `failure`). */
+async function loadLists(): Promise<Lists> {
+  const [segs, srcs] = await Promise.allSettled([api.listSegments(), api.listSources()]);
+  return {
+    segments: segs.status === "fulfilled" ? segs.value : null,
+    sources: srcs.status === "fulfilled" ? srcs.value : null,
+    failure:
+      segs.status === "rejected" ? { error: segs.reason } : srcs.status === "rejected" ? { error: srcs.reason } : null,
+  };
+}
+
+/** A list that could not be read keeps what was shown (empty when nothing was). */
+function keepShown(current: Lists | null, next: Lists): Lists {
+  return {
+    segments: next.segments ?? current?.segments ?? [],
+    sources: next.sources ?? current?.sources ?? [],
+    failure: next.failure,
+  };
+}
+
 export function SegmentsScreen({ onGoToSources }: SegmentsScreenProps) {
   const report = useReportError();
-  const [segments, setSegments] = useState<SegmentView[] | null>(null);
-  const [sources, setSources] = useState<SourceView[] | null>(null);
+  const lists = useCommand(loadLists, [], {
+    merge: keepShown,
+    onData: (loaded) => {
+      if (loaded.failure) report(loaded.failure.error);
+    },
+  });
+  const segments = lists.data?.segments ?? null;
+  const sources = lists.data?.sources ?? null;
+  const reload = lists.reload;
   const [editing, setEditing] = useState<{ item: SegmentView | null } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [removing, setRemoving] = useState<SegmentView | null>(null);
   const [removeBusy, setRemoveBusy] = useState(false);
   const [rowErrors, setRowErrors] = useState<Record<string, string>>({});
 
-  const reload = useCallback(async () => {
-    const [segs, srcs] = await Promise.allSettled([api.listSegments(), api.listSources()]);
-    if (segs.status === "fulfilled") setSegments(segs.value);
-    else {
-      setSegments((current) => current ?? []);
-      report(segs.reason);
-    }
-    if (srcs.status === "fulfilled") setSources(srcs.value);
-    else {
-      setSources((current) => current ?? []);
-      if (segs.status === "fulfilled") report(srcs.reason);
-    }
-  }, [report]);
-
-  useEffect(() => {
-    void reload();
-  }, [reload]);
-
   function open(item: SegmentView | null) {
     setNotice(null);
     setRowErrors({});
     setEditing({ item });
     // The form offers the columns as the files have them now.
-    void api.listSources().then(setSources, () => {});
+    void api.listSources().then(
+      (fresh) => lists.setData((current) => ({ segments: current?.segments ?? null, sources: fresh, failure: null })),
+      () => {},
+    );
   }
 
   function onSaved(saved: SegmentView) {

@@ -6,6 +6,7 @@
 // what the finished rules keep while the user is still typing.
 
 import type { Filter, FilterCmp, FilterGroupOp, FilterRuleProblem, FilterValue } from "../../api";
+import { everyMember } from "../../unions";
 
 /** One rule as the builder edits it: `value` is the text in the input (comma-separated for lists). */
 export interface RuleRow {
@@ -32,8 +33,8 @@ export type Row = RuleRow | GroupRow;
 /** What a comparison takes: nothing, one value, or a list of values. */
 export type ValueKind = "none" | "text" | "list";
 
-/** The comparisons in the order the builder offers them. */
-export const CMP_ORDER: readonly FilterCmp[] = [
+/** The comparisons in the order the builder offers them (every one the back end knows). */
+export const CMP_ORDER = everyMember<FilterCmp>()([
   "eq",
   "ne",
   "contains",
@@ -48,7 +49,7 @@ export const CMP_ORDER: readonly FilterCmp[] = [
   "ge",
   "isEmpty",
   "isNotEmpty",
-];
+]);
 
 export const CMP_LABEL: Record<FilterCmp, string> = {
   eq: "is",

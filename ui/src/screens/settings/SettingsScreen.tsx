@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
+import { useCallback, useId, useState, type FormEvent } from "react";
 import * as api from "../../api";
 import type { Role, Settings } from "../../api";
 import { useReportError } from "../../errors";
+import { useCommand } from "../../hooks/useCommand";
 
 interface SettingsScreenProps {
   /** Called after a save, so the header and the screens that depend on the role refresh. */
@@ -12,27 +13,18 @@ interface SettingsScreenProps {
 export function SettingsScreen({ onSaved }: SettingsScreenProps) {
   const report = useReportError();
   const id = useId();
-  const [settings, setSettings] = useState<Settings | null>(null);
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("admin");
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
   const [logsError, setLogsError] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const s = await api.getSettings();
-      setSettings(s);
-      setName(s.operator);
-      setRole(s.role);
-    } catch (e) {
-      report(e);
-    }
-  }, [report]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // The form starts from the settings as loaded (and as saved).
+  const fill = useCallback((s: Settings) => {
+    setName(s.operator);
+    setRole(s.role);
+  }, []);
+  const loaded = useCommand(api.getSettings, [], { onError: report, onData: fill });
+  const settings = loaded.data;
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -40,9 +32,8 @@ export function SettingsScreen({ onSaved }: SettingsScreenProps) {
     setSaved(null);
     try {
       const s = await api.saveSettings({ operator: name.trim(), role });
-      setSettings(s);
-      setName(s.operator);
-      setRole(s.role);
+      loaded.mutate(s);
+      fill(s);
       setSaved(`Saved. You are ${s.operator}, ${s.role === "admin" ? "an admin" : "a contributor"}.`);
       await onSaved();
     } catch (e) {

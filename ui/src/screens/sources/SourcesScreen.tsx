@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import * as api from "../../api";
 import type { PickedFile, SourceView } from "../../api";
 import { useReportError } from "../../errors";
+import { useCommand } from "../../hooks/useCommand";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Modal } from "../../components/Modal";
 import { SourceForm } from "./SourceForm";
@@ -49,7 +50,8 @@ function isHidden(): boolean {
 
 export function SourcesScreen() {
   const report = useReportError();
-  const [sources, setSources] = useState<SourceView[] | null>(null);
+  const list = useCommand(api.listSources, [], { onError: report, merge, fallback: [] });
+  const sources = list.data;
   const [editing, setEditing] = useState<Editing | null>(null);
   const [formBusy, setFormBusy] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -60,9 +62,14 @@ export function SourcesScreen() {
   const [refreshing, setRefreshing] = useState<Record<string, boolean>>({});
   const [pollError, setPollError] = useState<string | null>(null);
   const mounted = useRef(true);
-  // Answers to older list requests are dropped (a save or a removal since then is newer).
-  const latest = useRef(0);
   const polling = useRef(false);
+
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
 
   const setRowError = useCallback((id: string, message: string | null) => {
     setRowErrors((current) => {
@@ -76,34 +83,12 @@ export function SourcesScreen() {
     });
   }, []);
 
-  /** Lists the sources (each detected afresh); `quiet` for the background re-detection. */
-  const reload = useCallback(
-    async (quiet: boolean) => {
-      const request = ++latest.current;
-      try {
-        const next = await api.listSources();
-        if (!mounted.current || request !== latest.current) return;
-        setSources((current) => merge(current, next));
-        setPollError(null);
-      } catch (e) {
-        if (!mounted.current || request !== latest.current) return;
-        if (quiet) {
-          setPollError(api.toAppError(e).message);
-        } else {
-          setSources((current) => current ?? []);
-          report(e);
-        }
-      }
-    },
-    [report],
-  );
-
-  useEffect(() => {
-    mounted.current = true;
-    void reload(false);
-    return () => {
-      mounted.current = false;
-    };
+  /** Lists the sources again (each detected afresh) in the background: a failure is shown quietly. */
+  const { reload, setData } = list;
+  const recheck = useCallback(async () => {
+    const outcome = await reload({ quiet: true });
+    if (outcome.kind === "ok") setPollError(null);
+    else if (outcome.kind === "failed") setPollError(outcome.error.message);
   }, [reload]);
 
   // Re-detect every few seconds while the window is shown (a changed, moved or fixed file shows
@@ -112,7 +97,7 @@ export function SourcesScreen() {
     const poll = () => {
       if (isHidden() || polling.current) return;
       polling.current = true;
-      void reload(true).finally(() => {
+      void recheck().finally(() => {
         polling.current = false;
       });
     };
@@ -122,7 +107,7 @@ export function SourcesScreen() {
       window.clearInterval(timer);
       document.removeEventListener("visibilitychange", poll);
     };
-  }, [reload]);
+  }, [recheck]);
 
   async function addSource() {
     setNotice(null);
@@ -139,15 +124,14 @@ export function SourcesScreen() {
 
   function onSaved(saved: SourceView, isNew: boolean) {
     setEditing(null);
-    latest.current += 1;
-    setSources((current) => upsert(current, saved));
+    list.mutate((current) => upsert(current, saved));
     setNotice(
       isNew
         ? `Added “${saved.name}”. Build segments on it in the Segments tab.`
         : `Saved “${saved.name}”.`,
     );
     setRowError(saved.id, null);
-    void reload(true);
+    void recheck();
   }
 
   const refresh = useCallback(
@@ -156,14 +140,14 @@ export function SourcesScreen() {
       setRowError(id, null);
       try {
         const view = await api.inspectSource(id);
-        if (mounted.current) setSources((current) => upsert(current, view));
+        if (mounted.current) setData((current) => upsert(current, view));
       } catch (e) {
         if (mounted.current) setRowError(id, api.toAppError(e).message);
       } finally {
         if (mounted.current) setRefreshing(({ [id]: _, ...rest }) => rest);
       }
     },
-    [setRowError],
+    [setData, setRowError],
   );
 
   const onRefresh = useCallback((id: string) => void refresh(id), [refresh]);
@@ -187,9 +171,8 @@ export function SourcesScreen() {
       await api.deleteSource(target.id);
       setRemoving(null);
       setNotice(`Removed “${target.name}”.`);
-      latest.current += 1;
-      setSources((current) => (current ?? []).filter((s) => s.id !== target.id));
-      void reload(true);
+      list.mutate((current) => (current ?? []).filter((s) => s.id !== target.id));
+      void recheck();
     } catch (e) {
       setRemoving(null);
       setRowError(target.id, api.toAppError(e).message);
