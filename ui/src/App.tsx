@@ -1,54 +1,30 @@
-import { useCallback, useEffect, useState } from "react";
+import { Fragment, useCallback, useState } from "react";
 import * as api from "./api";
-import type { AppInfo, ConnectionView, DemoInfo } from "./api";
-import { ConnectionsScreen } from "./components/ConnectionsScreen";
+import type { DemoInfo } from "./api";
 import { ErrorBanner } from "./components/ErrorBanner";
-import { ExportsScreen } from "./components/ExportsScreen";
-import { HistoryScreen } from "./components/HistoryScreen";
-import { Nav, type Tab } from "./components/Nav";
-import { SegmentsScreen } from "./components/SegmentsScreen";
-import { SettingsScreen } from "./components/SettingsScreen";
-import { SourcesScreen } from "./components/SourcesScreen";
 import { useErrorState } from "./errors";
+import { useCommand } from "./hooks/useCommand";
+import { SCREENS, type ScreenContext, type Tab } from "./screens";
+import { Nav } from "./screens/Nav";
 import logo from "./assets/logo.svg";
 
 export function App() {
   const { report, dismiss } = useErrorState();
-  const [info, setInfo] = useState<AppInfo | null>(null);
-  const [infoFailed, setInfoFailed] = useState(false);
+  const appInfo = useCommand(api.appInfo, [], { onError: report });
+  const info = appInfo.data;
+  const infoFailed = appInfo.error !== null;
+  const loadInfo = appInfo.reload;
   // A warning about the data folder (e.g. an unreadable database kept aside), until dismissed.
   const [noticeDismissed, setNoticeDismissed] = useState(false);
   const [tab, setTab] = useState<Tab>("exports");
-  const [connections, setConnections] = useState<ConnectionView[] | null>(null);
+  const connectionList = useCommand(api.listConnections, [], { onError: report, fallback: [] });
+  const connections = connectionList.data;
+  const reloadConnections = connectionList.reload;
   // Set when another screen sends the user to edit a connection (the demo does).
   const [editRequest, setEditRequest] = useState<{ id: string; demo: DemoInfo | null } | null>(null);
   // Bumped on every tab click so a screen starts fresh (a click on "Connections" while a form
   // is open returns to the list).
   const [visit, setVisit] = useState(0);
-
-  const loadInfo = useCallback(async () => {
-    try {
-      setInfo(await api.appInfo());
-      setInfoFailed(false);
-    } catch (e) {
-      setInfoFailed(true);
-      report(e);
-    }
-  }, [report]);
-
-  const reloadConnections = useCallback(async () => {
-    try {
-      setConnections(await api.listConnections());
-    } catch (e) {
-      setConnections((current) => current ?? []);
-      report(e);
-    }
-  }, [report]);
-
-  useEffect(() => {
-    void loadInfo();
-    void reloadConnections();
-  }, [loadInfo, reloadConnections]);
 
   const navigate = useCallback(
     (next: Tab) => {
@@ -73,6 +49,16 @@ export function App() {
     },
     [loadInfo, reloadConnections],
   );
+
+  const context: ScreenContext = {
+    info,
+    connections,
+    editRequest,
+    navigate,
+    onDemoStarted,
+    reloadInfo: loadInfo,
+    reloadConnections,
+  };
 
   return (
     <div className="app">
@@ -115,38 +101,8 @@ export function App() {
               Try again
             </button>
           </div>
-        ) : tab === "exports" ? (
-          <ExportsScreen
-            key={visit}
-            info={info}
-            connections={connections}
-            onDemoStarted={onDemoStarted}
-            onGoToConnections={() => navigate("connections")}
-          />
-        ) : tab === "sources" ? (
-          <SourcesScreen key={visit} />
-        ) : tab === "segments" ? (
-          <SegmentsScreen key={visit} onGoToSources={() => navigate("sources")} />
-        ) : tab === "connections" ? (
-          <ConnectionsScreen
-            key={visit}
-            info={info}
-            connections={connections}
-            onChanged={async () => {
-              await Promise.all([reloadConnections(), loadInfo()]);
-            }}
-            editRequest={editRequest}
-            onGoToExports={() => navigate("exports")}
-          />
-        ) : tab === "history" ? (
-          <HistoryScreen key={visit} />
         ) : (
-          <SettingsScreen
-            key={visit}
-            onSaved={async () => {
-              await Promise.all([loadInfo(), reloadConnections()]);
-            }}
-          />
+          <Fragment key={visit}>{SCREENS.find((entry) => entry.id === tab)?.screen(context)}</Fragment>
         )}
       </main>
       {info && (
