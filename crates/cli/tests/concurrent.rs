@@ -81,7 +81,10 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
         "email\nada@example.com\ngrace@example.com\n",
     )
     .unwrap();
-    let ws = Workspace::open(&data, Arc::new(KeyringStore::new())).unwrap();
+    // The app's one connection to its database: the workspace's, and the test's for the
+    // settings and the transaction below.
+    let app_store = Arc::new(Store::open_dir(&data).unwrap());
+    let ws = Workspace::on_store(&data, app_store.clone(), Arc::new(KeyringStore::new()));
     let app_conn = ws
         .save_connection(ConnectionInput {
             id: None,
@@ -131,9 +134,7 @@ fn the_app_and_the_cli_write_at_the_same_time_without_database_is_locked() {
         })
         .collect();
 
-    // Meanwhile the app saves connections, settings and its operator in a tight loop (the
-    // settings and the transaction through a second connection to the app's database file).
-    let app_store = Store::open_dir(ws.data_dir()).unwrap();
+    // Meanwhile the app saves connections, settings and its operator in a tight loop.
     let started = Instant::now();
     let mut app_writes = 0usize;
     let mut app_failures = Vec::new();

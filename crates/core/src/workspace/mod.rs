@@ -66,12 +66,26 @@ fn trimmed(s: &str) -> Option<String> {
 impl Workspace {
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Workspace> {
         let store = Arc::new(Store::open_dir(data_dir)?);
-        Ok(Workspace {
+        Ok(Workspace::on_store(data_dir, store, secrets))
+    }
+
+    /// A workspace on a store the caller opened (with [`Store::open_dir`] on `data_dir`) and
+    /// keeps a handle to (a test that also writes through it). One store, shared: a process
+    /// must not open a second [`Store`] on a database it has open while other processes write
+    /// to it — that corrupted the database in the CLI's app-and-CLI test (likely because
+    /// [`Store::open`] reads the file's header through a file it then closes, and closing any
+    /// handle to a file drops the process's POSIX locks on it, SQLite's included).
+    pub fn on_store(
+        data_dir: &Path,
+        store: Arc<Store>,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Workspace {
+        Workspace {
             store,
             secrets,
             data_dir: data_dir.to_path_buf(),
             notice: std::sync::OnceLock::new(),
-        })
+        }
     }
 
     /// Set when this open found an unreadable database file, kept it aside and started afresh
