@@ -75,7 +75,7 @@ fn make_db(path: &Path, n: u64) -> Res<()> {
 }
 
 fn run(name: &str, spec: &SourceSpec, expected: u64) -> Res<()> {
-    let size = std::fs::metadata(&spec.path)?.len();
+    let size = std::fs::metadata(spec.path())?.len();
     let start = Instant::now();
     let mut stream = source::open(spec)?;
     let (mut rows, mut bad, mut bytes) = (0u64, 0u64, 0usize);

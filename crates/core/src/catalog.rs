@@ -4,7 +4,7 @@
 use crate::filter::{Filter, RuleProblem};
 use crate::mapping::{PREVIEW_PROFILES, TYPE_SAMPLE_ROWS};
 use crate::model::*;
-use crate::source::{self, RowItem, SourceError, SourceFormat, SourceSpec};
+use crate::source::{self, RowItem, SourceError, SourceSpec};
 use crate::workspace::Workspace;
 use crate::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -52,29 +52,21 @@ fn normalise(filter: Option<Filter>) -> Option<Filter> {
 pub fn picked_file(path: &Path) -> Result<PickedFile> {
     // The database is opened once: to list its tables, and (without a telling extension) to
     // recognise it as SQLite at all.
-    let (format, tables) = match SourceFormat::guess(path) {
-        Some(SourceFormat::Sqlite) => (SourceFormat::Sqlite, source::sqlite_tables(path)?),
+    let (kind, tables) = match SourceKind::guess(path) {
+        Some(SourceKind::Sqlite) => (SourceKind::Sqlite, source::sqlite_tables(path)?),
         Some(other) => (other, vec![]),
         None => match source::sqlite_tables(path) {
-            Ok(tables) => (SourceFormat::Sqlite, tables),
-            Err(_) => (SourceFormat::Csv, vec![]),
+            Ok(tables) => (SourceKind::Sqlite, tables),
+            Err(_) => (SourceKind::Csv, vec![]),
         },
     };
     let p = path.to_string_lossy().into_owned();
     Ok(PickedFile {
         file_name: file_name(&p),
         path: p,
-        kind: kind_of(format),
+        kind,
         tables,
     })
-}
-
-fn kind_of(f: SourceFormat) -> SourceKind {
-    match f {
-        SourceFormat::Csv => SourceKind::Csv,
-        SourceFormat::Jsonl => SourceKind::Jsonl,
-        SourceFormat::Sqlite => SourceKind::Sqlite,
-    }
 }
 
 impl Workspace {

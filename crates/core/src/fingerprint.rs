@@ -11,7 +11,7 @@
 //! (saying what changed) and a fresh run starts.
 
 use crate::model::Mapping;
-use crate::source::{self, SourceFormat, SourceSpec};
+use crate::source::{self, SourceLocation, SourceSpec};
 use crate::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -41,23 +41,29 @@ pub enum SourceIdentity {
 impl SourceIdentity {
     /// Read the identity of a source now.
     pub fn of(spec: &SourceSpec) -> Result<SourceIdentity> {
-        let path = spec.path.to_string_lossy().into_owned();
-        if spec.kind == SourceFormat::Sqlite {
-            let table = spec.table.clone().unwrap_or_default();
-            let rows = source::sqlite_row_count(&spec.path, &table)?;
-            return Ok(SourceIdentity::Table { path, table, rows });
-        }
+        let file_path = match spec.location() {
+            SourceLocation::SqliteTable { path, table } => {
+                let rows = source::sqlite_row_count(path, table)?;
+                return Ok(SourceIdentity::Table {
+                    path: path.to_string_lossy().into_owned(),
+                    table: table.clone(),
+                    rows,
+                });
+            }
+            SourceLocation::File { path } => path,
+        };
+        let path = file_path.to_string_lossy().into_owned();
         let io = |e: std::io::Error| -> CoreError {
             if e.kind() == std::io::ErrorKind::NotFound {
-                source::SourceError::Missing(spec.path.clone()).into()
+                source::SourceError::Missing(file_path.clone()).into()
             } else {
                 CoreError::Io {
-                    path: spec.path.clone(),
+                    path: file_path.clone(),
                     source: e,
                 }
             }
         };
-        let file = std::fs::File::open(&spec.path).map_err(io)?;
+        let file = std::fs::File::open(file_path).map_err(io)?;
         let meta = file.metadata().map_err(io)?;
         let modified_ns = meta
             .modified()

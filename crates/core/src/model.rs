@@ -163,6 +163,7 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// `csv`, `jsonl` or `sqlite`, as stored and in config files.
     pub fn as_str(&self) -> &'static str {
         match self {
             SourceKind::Csv => "csv",
@@ -175,6 +176,18 @@ impl SourceKind {
             "csv" => Some(SourceKind::Csv),
             "jsonl" => Some(SourceKind::Jsonl),
             "sqlite" => Some(SourceKind::Sqlite),
+            _ => None,
+        }
+    }
+
+    /// A guess from the file name's extension (`.csv .tsv .txt`, `.jsonl .ndjson`,
+    /// `.sqlite .sqlite3 .db .db3`), for pre-filling a form.
+    pub fn guess(path: &std::path::Path) -> Option<SourceKind> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => Some(SourceKind::Csv),
+            "jsonl" | "ndjson" => Some(SourceKind::Jsonl),
+            "sqlite" | "sqlite3" | "db" | "db3" => Some(SourceKind::Sqlite),
             _ => None,
         }
     }
@@ -549,16 +562,6 @@ pub struct ProfilePreview {
 #[ts(export)]
 pub struct MappingPreview {
     pub profiles: Vec<ProfilePreview>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct CsvInfo {
-    pub path: String,
-    pub file_name: String,
-    pub headers: Vec<String>,
-    pub suggested_email_column: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -228,18 +228,19 @@ fn csv_unclosed_quote_does_not_swallow_memory() {
 }
 
 #[test]
-fn legacy_csv_api_detects_the_delimiter_too() {
+fn semicolon_csv_is_read_by_inspect_and_stream_alike() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "legacy.csv", b"Name;E-mail\nAda;ada@x.io\n");
-    let info = source::inspect_csv(&path).unwrap();
-    assert_eq!(info.headers, ["Name", "E-mail"]);
-    assert_eq!(info.suggested_email_column.as_deref(), Some("E-mail"));
-    let mut rows = source::CsvRows::open(&path).unwrap();
-    let col = rows.column("E-mail").unwrap();
-    let Some(source::RowResult::Row(row)) = rows.next_row().unwrap() else {
+    let info = source::inspect(&SourceSpec::csv(&path), 10).unwrap();
+    let names: Vec<&str> = info.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["Name", "E-mail"]);
+    assert_eq!(info.delimiter, Some(';'));
+    let mut rows = source::open(&SourceSpec::csv(&path)).unwrap();
+    let col = rows.columns().iter().position(|c| c == "E-mail").unwrap();
+    let Some(RowItem::Row { line, values }) = rows.next_row().unwrap() else {
         panic!("no row")
     };
-    assert_eq!((row.line, &row.fields[col]), (2, "ada@x.io"));
+    assert_eq!((line, values[col].as_str()), (2, "ada@x.io"));
 }
 
 /// The lines of a CSV as a text editor shows them, joined with the line break `sep(i)` after
@@ -622,9 +623,10 @@ fn sqlite_errors_say_what_to_do() {
     let (code, msg) = err_code(source::open(&SourceSpec::sqlite(&db, "clients")));
     assert_eq!(code, "source.missing_table");
     assert!(msg.contains("customers, empty, keyed"), "{msg}");
-    let mut no_table = SourceSpec::sqlite(&db, "");
+    let no_table = SourceSpec::sqlite(&db, "");
     assert_eq!(err_code(source::open(&no_table)).0, "source.table_required");
-    no_table.table = None;
+    // A stored SQLite source without a table.
+    let no_table = SourceSpec::new(segport_core::model::SourceKind::Sqlite, &db, None);
     assert_eq!(err_code(source::open(&no_table)).0, "source.table_required");
     assert_eq!(
         err_code(source::inspect(&SourceSpec::sqlite(&db, "empty"), 10)).0,

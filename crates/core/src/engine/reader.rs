@@ -71,7 +71,7 @@ impl Reader {
 
         let head = read_head(rows.as_mut())?;
         if head.is_empty() {
-            return Err(SourceError::NoRows(spec.path.clone()).into());
+            return Err(SourceError::NoRows(spec.path().to_path_buf()).into());
         }
         let mapper = head_mapper(&mapping, &columns, &head)?;
         let mut batcher = Batcher::new(&shared.list_id, first_index);

@@ -178,10 +178,6 @@ impl CsvSource {
         Ok(s)
     }
 
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub(super) fn delimiter(&self) -> u8 {
         self.delimiter
     }

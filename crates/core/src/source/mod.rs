@@ -36,7 +36,7 @@ mod sqlite;
 
 pub use self::sqlite::{sqlite_row_count, sqlite_tables};
 
-use crate::model::CsvInfo;
+use crate::model::SourceKind;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Read;
@@ -113,71 +113,79 @@ impl SourceError {
     }
 }
 
-/// The format of a source. (`model::SourceKind` is the stored configuration; this is what the
-/// readers understand.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceFormat {
-    Csv,
-    Jsonl,
-    Sqlite,
+/// Where a source's rows come from. Every location today is a file or inside one; a source
+/// read from a database server gets its own variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceLocation {
+    /// A whole file (CSV, JSON Lines).
+    File { path: PathBuf },
+    /// A table (or view) of a SQLite database file.
+    SqliteTable { path: PathBuf, table: String },
 }
 
-impl SourceFormat {
-    /// `csv`, `jsonl` or `sqlite`, as in config files.
-    pub fn as_str(self) -> &'static str {
+impl SourceLocation {
+    /// The file the rows are read from (the database file of a SQLite table).
+    pub fn path(&self) -> &Path {
         match self {
-            SourceFormat::Csv => "csv",
-            SourceFormat::Jsonl => "jsonl",
-            SourceFormat::Sqlite => "sqlite",
-        }
-    }
-
-    /// A guess from the file name's extension (`.csv .tsv .txt`, `.jsonl .ndjson`,
-    /// `.sqlite .sqlite3 .db .db3`), for pre-filling a form.
-    pub fn guess(path: &Path) -> Option<SourceFormat> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
-            "jsonl" | "ndjson" => Some(SourceFormat::Jsonl),
-            "sqlite" | "sqlite3" | "db" | "db3" => Some(SourceFormat::Sqlite),
-            _ => None,
+            SourceLocation::File { path } | SourceLocation::SqliteTable { path, .. } => path,
         }
     }
 }
 
-/// What to read: a file, its format and, for SQLite, the table.
+/// What to read: the source's kind (which reader) and where its rows are. Built only by the
+/// constructors, so a SQLite source always names its table and a file source never does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSpec {
-    pub kind: SourceFormat,
-    pub path: PathBuf,
-    /// The table (or view) of a SQLite database; ignored for files.
-    pub table: Option<String>,
+    kind: SourceKind,
+    location: SourceLocation,
 }
 
 impl SourceSpec {
     pub fn csv(path: impl Into<PathBuf>) -> SourceSpec {
         SourceSpec {
-            kind: SourceFormat::Csv,
-            path: path.into(),
-            table: None,
+            kind: SourceKind::Csv,
+            location: SourceLocation::File { path: path.into() },
         }
     }
 
     pub fn jsonl(path: impl Into<PathBuf>) -> SourceSpec {
         SourceSpec {
-            kind: SourceFormat::Jsonl,
-            path: path.into(),
-            table: None,
+            kind: SourceKind::Jsonl,
+            location: SourceLocation::File { path: path.into() },
         }
     }
 
     pub fn sqlite(path: impl Into<PathBuf>, table: impl Into<String>) -> SourceSpec {
         SourceSpec {
-            kind: SourceFormat::Sqlite,
-            path: path.into(),
-            table: Some(table.into()),
+            kind: SourceKind::Sqlite,
+            location: SourceLocation::SqliteTable {
+                path: path.into(),
+                table: table.into(),
+            },
         }
+    }
+
+    /// A source as it is stored: a file source's table is ignored; a SQLite source without one
+    /// reads as the table `""`, which [`open`] refuses with `source.table_required`.
+    pub fn new(kind: SourceKind, path: impl Into<PathBuf>, table: Option<&str>) -> SourceSpec {
+        match kind {
+            SourceKind::Csv => SourceSpec::csv(path),
+            SourceKind::Jsonl => SourceSpec::jsonl(path),
+            SourceKind::Sqlite => SourceSpec::sqlite(path, table.unwrap_or_default()),
+        }
+    }
+
+    pub fn kind(&self) -> &SourceKind {
+        &self.kind
+    }
+
+    pub fn location(&self) -> &SourceLocation {
+        &self.location
+    }
+
+    /// The file the rows are read from (see [`SourceLocation::path`]).
+    pub fn path(&self) -> &Path {
+        self.location.path()
     }
 }
 
@@ -213,30 +221,17 @@ pub trait RowStream: Send {
 /// Open a source for streaming. Checks what can be checked up front: the file exists and has
 /// the right format, the CSV header, the JSONL columns, the SQLite table.
 pub fn open(spec: &SourceSpec) -> Result<Box<dyn RowStream>, SourceError> {
-    Ok(match spec.kind {
-        SourceFormat::Csv => Box::new(csv::CsvStream::open(&spec.path)?),
-        SourceFormat::Jsonl => Box::new(jsonl::JsonlStream::open(&spec.path, JSONL_KEY_SAMPLE)?),
-        SourceFormat::Sqlite => Box::new(sqlite::SqliteStream::open(
-            &spec.path,
-            spec.table.as_deref(),
-        )?),
+    Ok(match &spec.location {
+        SourceLocation::File { path } => match spec.kind {
+            SourceKind::Csv => Box::new(csv::CsvStream::open(path)?),
+            SourceKind::Jsonl => Box::new(jsonl::JsonlStream::open(path, JSONL_KEY_SAMPLE)?),
+            // No constructor builds this: a database is read by table.
+            SourceKind::Sqlite => Box::new(sqlite::SqliteStream::open(path, None)?),
+        },
+        SourceLocation::SqliteTable { path, table } => {
+            Box::new(sqlite::SqliteStream::open(path, Some(table))?)
+        }
     })
-}
-
-/// The index of a column by exact name, or an error naming the columns there are.
-pub fn column_index(
-    spec: &SourceSpec,
-    columns: &[String],
-    name: &str,
-) -> Result<usize, SourceError> {
-    columns
-        .iter()
-        .position(|c| c == name)
-        .ok_or_else(|| SourceError::MissingColumn {
-            path: spec.path.clone(),
-            column: name.to_string(),
-            available: columns.join(", "),
-        })
 }
 
 /// What the values of a column look like, judged from a sample. Each non-empty value (trimmed)
@@ -289,8 +284,8 @@ pub struct SourceInfo {
 /// (`source.no_rows`), as is everything [`open`] reports.
 pub fn inspect(spec: &SourceSpec, sample_rows: usize) -> Result<SourceInfo, SourceError> {
     let (mut stream, delimiter): (Box<dyn RowStream>, Option<char>) = match spec.kind {
-        SourceFormat::Csv => {
-            let s = csv::CsvStream::open(&spec.path)?;
+        SourceKind::Csv => {
+            let s = csv::CsvStream::open(spec.path())?;
             let d = s.delimiter() as char;
             (Box::new(s), Some(d))
         }
@@ -307,12 +302,12 @@ pub fn inspect(spec: &SourceSpec, sample_rows: usize) -> Result<SourceInfo, Sour
         read += 1;
     }
     if read == 0 {
-        return Err(match (spec.kind, &spec.table) {
-            (SourceFormat::Sqlite, Some(table)) => SourceError::EmptyTable {
-                path: spec.path.clone(),
+        return Err(match &spec.location {
+            SourceLocation::SqliteTable { path, table } => SourceError::EmptyTable {
+                path: path.clone(),
                 table: table.clone(),
             },
-            _ => SourceError::NoRows(spec.path.clone()),
+            SourceLocation::File { path } => SourceError::NoRows(path.clone()),
         });
     }
     let columns = stream
@@ -449,104 +444,6 @@ fn open_text(path: &Path) -> Result<std::io::BufReader<File>, SourceError> {
     Ok(src)
 }
 
-// ---------------------------------------------------------------------------------------------
-// The CSV API the engine and the workspace use today; thin adapters over `csv::CsvSource`.
-
-/// The header row of a CSV file, checked: present, UTF-8, no empty names, at least one row.
-pub fn inspect_csv(path: &Path) -> Result<CsvInfo, SourceError> {
-    let mut src = csv::CsvSource::open(path)?;
-    if src.next_record()?.is_none() {
-        return Err(SourceError::NoRows(path.to_path_buf()));
-    }
-    let headers = src.columns;
-    let suggested = suggest_email_column(&headers);
-    Ok(CsvInfo {
-        path: path.to_string_lossy().into_owned(),
-        file_name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        headers,
-        suggested_email_column: suggested,
-    })
-}
-
-/// The header most likely to hold email addresses.
-pub fn suggest_email_column(headers: &[String]) -> Option<String> {
-    let norm = |h: &str| h.to_ascii_lowercase().replace([' ', '_', '-'], "");
-    for want in ["email", "emailaddress", "mail", "email1", "primaryemail"] {
-        if let Some(h) = headers.iter().find(|h| norm(h) == want) {
-            return Some(h.clone());
-        }
-    }
-    headers
-        .iter()
-        .find(|h| h.to_ascii_lowercase().contains("mail"))
-        .cloned()
-}
-
-/// One data row: its 1-based line number in the file and its fields (as many as the line has).
-pub struct Row {
-    pub line: u64,
-    pub fields: ::csv::StringRecord,
-}
-
-/// Either a row, or a row that could not be read (reported as a reject, never a panic).
-pub enum RowResult {
-    Row(Row),
-    Bad { line: u64, reason: String },
-}
-
-/// A streaming reader over a CSV file's data rows (delimiter detected). Memory stays flat
-/// whatever the file size. Superseded by [`open`]; kept until the engine switches over.
-pub struct CsvRows {
-    src: csv::CsvSource,
-    pub headers: Vec<String>,
-}
-
-impl CsvRows {
-    pub fn open(path: &Path) -> Result<CsvRows, SourceError> {
-        let src = csv::CsvSource::open(path)?;
-        let headers = src.columns.clone();
-        Ok(CsvRows { src, headers })
-    }
-
-    pub fn column(&self, name: &str) -> Result<usize, SourceError> {
-        self.headers
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| SourceError::MissingColumn {
-                path: self.src.path().to_path_buf(),
-                column: name.to_string(),
-                available: self.headers.join(", "),
-            })
-    }
-
-    /// The next row; `Ok(None)` at the end of the file. An I/O failure ends the stream with an
-    /// error; a row that is not UTF-8 is returned as `RowResult::Bad`.
-    pub fn next_row(&mut self) -> Result<Option<RowResult>, SourceError> {
-        let Some(line) = self.src.next_record()? else {
-            return Ok(None);
-        };
-        let mut fields = ::csv::StringRecord::new();
-        for i in 0..self.src.len() {
-            match std::str::from_utf8(self.src.field(i)) {
-                Ok(s) => fields.push_field(s),
-                Err(_) => {
-                    return Ok(Some(RowResult::Bad {
-                        line,
-                        reason: format!(
-                            "not valid UTF-8 text (field {}): save the file as CSV UTF-8",
-                            i + 1
-                        ),
-                    }))
-                }
-            }
-        }
-        Ok(Some(RowResult::Row(Row { line, fields })))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,16 +455,30 @@ mod tests {
         f
     }
 
+    /// Every row of a CSV as (line, values); panics on a bad row.
+    fn csv_rows(f: &tempfile::NamedTempFile) -> Vec<(u64, Vec<String>)> {
+        let mut rows = open(&SourceSpec::csv(f.path())).unwrap();
+        let mut out = vec![];
+        while let Some(item) = rows.next_row().unwrap() {
+            match item {
+                RowItem::Row { line, values } => out.push((line, values)),
+                RowItem::Bad { line, reason } => panic!("bad row {line}: {reason:?}"),
+            }
+        }
+        out
+    }
+
     #[test]
-    fn inspect_detects_headers_and_suggests_the_email_column() {
+    fn inspect_reads_the_header_without_its_byte_order_mark() {
         let f = file("\u{feff}First Name,E-mail,Phone\nAda,ada@example.com,1\n".as_bytes());
-        let info = inspect_csv(f.path()).unwrap();
-        assert_eq!(info.headers, vec!["First Name", "E-mail", "Phone"]);
-        assert_eq!(info.suggested_email_column.as_deref(), Some("E-mail"));
+        let info = inspect(&SourceSpec::csv(f.path()), SAMPLE_LEN).unwrap();
+        let names: Vec<&str> = info.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["First Name", "E-mail", "Phone"]);
     }
 
     #[test]
     fn empty_header_only_and_latin1_files_get_clear_errors() {
+        let inspect_csv = |path: &Path| inspect(&SourceSpec::csv(path), SAMPLE_LEN);
         let e = inspect_csv(file(b"").path()).unwrap_err();
         assert_eq!(e.code(), "source.empty");
         let e = inspect_csv(file(b"email,name\n").path()).unwrap_err();
@@ -576,36 +487,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), "source.not_utf8");
         assert!(e.to_string().contains("CSV UTF-8"));
-        let e = inspect_csv(std::path::Path::new("/nonexistent/x.csv")).unwrap_err();
+        let e = inspect_csv(Path::new("/nonexistent/x.csv")).unwrap_err();
         assert_eq!(e.code(), "source.missing");
     }
 
     #[test]
     fn rows_carry_their_line_numbers_even_across_quoted_newlines() {
         let f = file(b"email,note\na@x.io,\"two\nlines\"\nb@x.io,ok\n");
-        let mut rows = CsvRows::open(f.path()).unwrap();
-        let mut lines = vec![];
-        while let Some(r) = rows.next_row().unwrap() {
-            match r {
-                RowResult::Row(r) => lines.push((r.line, r.fields[0].to_string())),
-                RowResult::Bad { .. } => panic!("unexpected bad row"),
-            }
-        }
+        let lines: Vec<(u64, String)> = csv_rows(&f)
+            .into_iter()
+            .map(|(line, values)| (line, values[0].clone()))
+            .collect();
         assert_eq!(lines, vec![(2, "a@x.io".into()), (4, "b@x.io".into())]);
     }
 
     #[test]
     fn windows_line_endings_and_blank_lines_keep_true_line_numbers() {
         let f = file(b"email,name\r\na@x.io,A\r\n\r\nb@x.io,\"B\r\nB\"\r\nc@x.io,C\r\n");
-        let mut rows = CsvRows::open(f.path()).unwrap();
-        assert_eq!(rows.headers, vec!["email", "name"]);
-        let mut got = vec![];
-        while let Some(r) = rows.next_row().unwrap() {
-            let RowResult::Row(r) = r else {
-                panic!("bad row")
-            };
-            got.push((r.line, r.fields[0].to_string(), r.fields[1].to_string()));
-        }
+        assert_eq!(
+            open(&SourceSpec::csv(f.path())).unwrap().columns(),
+            ["email", "name"]
+        );
+        let got: Vec<(u64, String, String)> = csv_rows(&f)
+            .into_iter()
+            .map(|(line, v)| (line, v[0].clone(), v[1].clone()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -617,12 +523,14 @@ mod tests {
     }
 
     #[test]
-    fn missing_column_lists_the_available_ones() {
-        let f = file(b"mail_addr,name\na@x.io,A\n");
-        let rows = CsvRows::open(f.path()).unwrap();
-        let e = rows.column("email").unwrap_err();
-        assert_eq!(e.code(), "source.missing_column");
-        assert!(e.to_string().contains("mail_addr, name"));
+    fn a_stored_sqlite_source_without_a_table_reads_as_no_table() {
+        let spec = SourceSpec::new(SourceKind::Sqlite, "/data/x.db", None);
+        assert_eq!(spec, SourceSpec::sqlite("/data/x.db", ""));
+        assert_eq!(
+            SourceSpec::new(SourceKind::Csv, "/data/x.csv", Some("ignored")),
+            SourceSpec::csv("/data/x.csv")
+        );
+        assert_eq!(spec.path(), Path::new("/data/x.db"));
     }
 
     #[test]
@@ -657,17 +565,17 @@ mod tests {
     #[test]
     fn formats_are_guessed_from_extensions() {
         assert_eq!(
-            SourceFormat::guess(Path::new("a/b.CSV")),
-            Some(SourceFormat::Csv)
+            SourceKind::guess(Path::new("a/b.CSV")),
+            Some(SourceKind::Csv)
         );
         assert_eq!(
-            SourceFormat::guess(Path::new("b.ndjson")),
-            Some(SourceFormat::Jsonl)
+            SourceKind::guess(Path::new("b.ndjson")),
+            Some(SourceKind::Jsonl)
         );
         assert_eq!(
-            SourceFormat::guess(Path::new("b.db")),
-            Some(SourceFormat::Sqlite)
+            SourceKind::guess(Path::new("b.db")),
+            Some(SourceKind::Sqlite)
         );
-        assert_eq!(SourceFormat::guess(Path::new("b")), None);
+        assert_eq!(SourceKind::guess(Path::new("b")), None);
     }
 }

@@ -4,9 +4,8 @@
 use super::Workspace;
 use crate::filter::Filter;
 use crate::model::*;
-use crate::source::{self, SourceFormat, SourceSpec};
+use crate::source::{self, SourceSpec};
 use crate::Result;
-use std::path::PathBuf;
 
 impl Workspace {
     /// Whether a stored source reads the file at `path` (the app accepts such a path from the
@@ -17,16 +16,7 @@ impl Workspace {
 
     /// The source of a segment, as the engine reads it.
     pub fn source_spec(&self, source: &Source) -> SourceSpec {
-        let kind = match source.kind {
-            SourceKind::Csv => SourceFormat::Csv,
-            SourceKind::Jsonl => SourceFormat::Jsonl,
-            SourceKind::Sqlite => SourceFormat::Sqlite,
-        };
-        SourceSpec {
-            kind,
-            path: PathBuf::from(&source.path),
-            table: source.table.clone(),
-        }
+        SourceSpec::new(source.kind.clone(), &source.path, source.table.as_deref())
     }
 }
 
@@ -80,11 +70,7 @@ mod tests {
             text.push_str(&format!("p{i}@example.com,{country},{}\n", i % 10));
         }
         std::fs::write(&path, text).unwrap();
-        let spec = SourceSpec {
-            kind: SourceFormat::Csv,
-            path,
-            table: None,
-        };
+        let spec = SourceSpec::csv(path);
         let all = preview_source(&spec, None, 3).unwrap();
         assert_eq!((all.total, all.matching, all.sample.len()), (1000, 1000, 3));
         let p = preview_source(&spec, Some("country = \"pl\" and orders >= 4"), 2).unwrap();
